@@ -1,0 +1,65 @@
+package auditrelay
+
+import (
+	"errors"
+	"net/http"
+	"time"
+)
+
+// Meta is what the transport knows about one delivery of a body.
+type Meta struct {
+	// Input is the configured input name.
+	Input string
+	// DeliveryID overrides the delivery id an adapter reads from Header.
+	DeliveryID string
+	// Header holds the request's headers; nil when converting offline.
+	Header http.Header
+	// ReceivedAt is when auditrelay accepted the body.
+	ReceivedAt time.Time
+	// IncludeRaw asks the adapter to keep each source event in Event.Raw.
+	IncludeRaw bool
+}
+
+// Adapter turns one body, as a source sends it, into normalized events.
+// Parse is pure: it does no I/O and keeps no state between calls.
+//
+// An error rejects the whole body and says what and where ("event 3: time:
+// …"; events and lines are counted from 1). Line-batched adapters instead
+// report bad lines in Parsed.Rejected and keep the good ones.
+type Adapter interface {
+	Parse(body []byte, meta Meta) (Parsed, error)
+}
+
+// Parsed is what an Adapter made of one body.
+type Parsed struct {
+	Events []Event
+	// Ignored counts well-formed messages that are not audit events
+	// (an OpenFaaS function_usage batch, a StackRox alert).
+	Ignored int
+	// Rejected lists the lines a line-batched adapter could not use.
+	Rejected []Rejection
+}
+
+// Rejection is one entry of a batch that an adapter could not use.
+type Rejection struct {
+	Line   int    // 1-based line number in the (decompressed) body
+	Entry  []byte // the entry as it arrived
+	Reason string // what was wrong with it
+}
+
+// Verifier is implemented by adapters whose source signs its body with a
+// shared key (OpenFaaS HMAC-SHA256, Kong event hooks HMAC-SHA1).
+type Verifier interface {
+	// HasKey reports whether a signing key is configured.
+	HasKey() bool
+	// Verify checks the body's signature against the configured key. It
+	// returns ErrUnsigned without a signature header and ErrBadSignature for
+	// a signature that does not match.
+	Verify(body []byte, header http.Header) error
+}
+
+// Errors a Verifier returns.
+var (
+	ErrUnsigned     = errors.New("request is not signed")
+	ErrBadSignature = errors.New("signature does not match the body")
+)

@@ -1,0 +1,145 @@
+package json
+
+import (
+	"bytes"
+	stdjson "encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/auditrelay/auditrelay"
+)
+
+func sample() auditrelay.Event {
+	return auditrelay.Event{
+		ID:         "sha256:0123456789abcdef0123456789abcdef",
+		Time:       time.Date(2023, 12, 4, 17, 9, 28, 710118072, time.UTC),
+		ReceivedAt: time.Date(2023, 12, 4, 17, 9, 29, 0, time.UTC),
+		Source:     auditrelay.Source{Kind: "openfaas", Input: "openfaas", DeliveryID: "fe0f677c"},
+		Actor: auditrelay.Actor{ID: "fed:system:serviceaccount:openfaas:cron-connector",
+			FederatedIssuer: "https://kubernetes.default.svc.cluster.local", Roles: []string{"a", "b"}, Type: "service"},
+		Action:   auditrelay.Action{Name: "Namespace:List", All: []string{"Namespace:List"}, Verb: "read"},
+		Resource: auditrelay.Resource{Type: "Namespace"},
+		Request:  auditrelay.Request{Method: "GET", Path: "/system/namespaces", ClientIP: "10.0.0.1"},
+		Outcome:  auditrelay.Outcome{Result: "success", StatusCode: 200},
+		Severity: 1,
+		Raw:      stdjson.RawMessage(`{"a":1}`),
+	}
+}
+
+func TestAppendMatchesSchema(t *testing.T) {
+	e := sample()
+	got := string(New().Append(nil, &e))
+	want := `{"id":"sha256:0123456789abcdef0123456789abcdef","time":"2023-12-04T17:09:28.710118072Z",` +
+		`"received_at":"2023-12-04T17:09:29.000000000Z","source":{"kind":"openfaas","input":"openfaas","delivery_id":"fe0f677c"},` +
+		`"actor":{"id":"fed:system:serviceaccount:openfaas:cron-connector","federated_issuer":"https://kubernetes.default.svc.cluster.local","roles":["a","b"],"type":"service"},` +
+		`"action":{"name":"Namespace:List","all":["Namespace:List"],"verb":"read"},"resource":{"type":"Namespace"},` +
+		`"request":{"method":"GET","path":"/system/namespaces","client_ip":"10.0.0.1"},` +
+		`"outcome":{"result":"success","status_code":200},"severity":1,"raw":{"a":1}}`
+	if got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestEmptyEventOmitsEverythingButSeverity(t *testing.T) {
+	var e auditrelay.Event
+	if got := string(New().Append(nil, &e)); got != `{"severity":0}` {
+		t.Fatalf("got %s", got)
+	}
+}
+
+func TestTimeIsUTC(t *testing.T) {
+	e := auditrelay.Event{Time: time.Date(2024, 1, 2, 3, 4, 5, 6, time.FixedZone("x", 3600))}
+	got := string(New().Append(nil, &e))
+	if !strings.Contains(got, `"time":"2024-01-02T02:04:05.000000006Z"`) {
+		t.Fatalf("got %s", got)
+	}
+}
+
+func TestAppendStringEscapes(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":            `"plain"`,
+		"q\"b\\":           `"q\"b\\"`,
+		"nl\nrt\rtab\t":    `"nl\nrt\rtab\t"`,
+		"\x00\x1f":         `"\u0000\u001f"`,
+		"bad\xffutf8":      `"bad\ufffdutf8"`,
+		"ls\u2028ps\u2029": `"ls\u2028ps\u2029"`,
+		"ünïcødé ✓":        `"ünïcødé ✓"`,
+	} {
+		if got := string(AppendString(nil, in)); got != want {
+			t.Errorf("AppendString(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// roundTrip checks that encoding/json reads our encoding back to e.
+func roundTrip(t *testing.T, e auditrelay.Event) {
+	t.Helper()
+	b := New().Append(nil, &e)
+	if !stdjson.Valid(b) {
+		t.Fatalf("invalid JSON: %s", b)
+	}
+	var back auditrelay.Event
+	if err := stdjson.Unmarshal(b, &back); err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	want := e
+	want.Time, want.ReceivedAt = want.Time.UTC(), want.ReceivedAt.UTC()
+	for _, p := range []*string{&want.ID, &want.Actor.Name, &want.Request.Path, &want.Outcome.Reason} {
+		*p = perByteReplacement(*p)
+	}
+	if len(want.Raw) == 0 {
+		want.Raw = nil
+	}
+	if !reflect.DeepEqual(back, want) {
+		t.Fatalf("round trip changed the event:\n got %+v\nwant %+v", back, want)
+	}
+}
+
+// perByteReplacement replaces every invalid byte with U+FFFD, as
+// encoding/json does.
+func perByteReplacement(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		b.WriteRune(r)
+		i += n
+	}
+	return b.String()
+}
+
+func TestRoundTrip(t *testing.T) { roundTrip(t, sample()) }
+
+func FuzzRoundTrip(f *testing.F) {
+	f.Add("id", "name", "/p?q=1", "reason", int64(1701709768710118072), 200)
+	f.Add("\"\\\n", "\xff\xfe", "\u2028", "", int64(0), -1)
+	f.Fuzz(func(t *testing.T, id, name, path, reason string, nanos int64, code int) {
+		e := sample()
+		e.ID, e.Actor.Name, e.Request.Path, e.Outcome.Reason = id, name, path, reason
+		e.Outcome.StatusCode = code
+		e.Time = time.Unix(0, nanos).UTC()
+		if e.Time.Year() < 0 || e.Time.Year() > 9999 {
+			t.Skip("outside RFC 3339")
+		}
+		b := New().Append(nil, &e)
+		if !utf8.Valid(b) || bytes.ContainsAny(b, "\n\r") {
+			t.Fatalf("not one valid UTF-8 line: %q", b)
+		}
+		roundTrip(t, e)
+	})
+}
+
+func BenchmarkAppend(b *testing.B) {
+	e := sample()
+	e.Raw = nil
+	f := New()
+	var buf []byte
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = f.Append(buf[:0], &e)
+	}
+	b.SetBytes(int64(len(buf)))
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
