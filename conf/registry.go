@@ -1,0 +1,129 @@
+package conf
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+
+	"github.com/auditrelay/auditrelay"
+	"github.com/auditrelay/auditrelay/adapters/openfaas"
+	"github.com/auditrelay/auditrelay/formats/json"
+)
+
+// Adapters is the registry of input adapters, by config name.
+func Adapters() map[string]AdapterEntry {
+	return map[string]AdapterEntry{
+		"openfaas": adapter(openfaas.DefaultConfig, openfaas.New),
+	}
+}
+
+// Outputs is the registry of output types, by config name.
+func Outputs() map[string]OutputEntry {
+	return map[string]OutputEntry{}
+}
+
+// Formats is the registry of formats, by config name.
+func Formats() map[string]auditrelay.Format {
+	return map[string]auditrelay.Format{
+		"json": json.New(),
+	}
+}
+
+// AdapterEntry builds one kind of adapter from its config.
+type AdapterEntry struct {
+	config func() any
+	build  func(cfg any) (auditrelay.Adapter, error)
+	// pull marks an input that fetches from its source instead of being
+	// posted to.
+	pull bool
+}
+
+// OutputEntry builds one type of output from its config.
+type OutputEntry struct {
+	config func() any
+	build  func(cfg any, s auditrelay.OutputSettings) (auditrelay.Output, error)
+}
+
+func adapter[C any, A auditrelay.Adapter](def func() C, build func(C) (A, error)) AdapterEntry {
+	return AdapterEntry{
+		config: func() any { c := def(); return &c },
+		build:  func(cfg any) (auditrelay.Adapter, error) { return build(*cfg.(*C)) },
+	}
+}
+
+func output[C any, O auditrelay.Output](def func() C, build func(C, auditrelay.OutputSettings) (O, error)) OutputEntry {
+	return OutputEntry{
+		config: func() any { c := def(); return &c },
+		build: func(cfg any, s auditrelay.OutputSettings) (auditrelay.Output, error) {
+			return build(*cfg.(*C), s)
+		},
+	}
+}
+
+// DefaultAdapterConfig returns a pointer to the named adapter's default
+// Config, for `convert`.
+func DefaultAdapterConfig(name string) (any, error) {
+	e, ok := Adapters()[name]
+	if !ok || e.pull {
+		return nil, fmt.Errorf("unknown adapter %q: use one of %v", name, PushAdapterNames())
+	}
+	return e.config(), nil
+}
+
+// NewAdapter builds the named adapter from a config DefaultAdapterConfig
+// returned.
+func NewAdapter(name string, cfg any) (auditrelay.Adapter, error) {
+	e, ok := Adapters()[name]
+	if !ok || e.pull {
+		return nil, fmt.Errorf("unknown adapter %q: use one of %v", name, PushAdapterNames())
+	}
+	return e.build(cfg)
+}
+
+// BuildAdapter builds a push input's adapter.
+func BuildAdapter(in *Input) (auditrelay.Adapter, error) {
+	return NewAdapter(in.Adapter, in.Plugin)
+}
+
+// IsPull reports whether the input fetches from its source.
+func (in *Input) IsPull() bool { return Adapters()[in.Adapter].pull }
+
+// BuildOutput builds an output with its common keys in its settings.
+func BuildOutput(o *Output, logger *slog.Logger, observe func(auditrelay.Attempt)) (auditrelay.Output, error) {
+	e, ok := Outputs()[o.Type]
+	if !ok {
+		return nil, fmt.Errorf("unknown output type %q: use one of %v", o.Type, OutputTypes())
+	}
+	return e.build(o.Plugin, auditrelay.OutputSettings{
+		Name:            o.Name,
+		Format:          Formats()[o.Format],
+		FormatName:      o.Format,
+		Logger:          logger,
+		Retry:           o.Retry,
+		MaxRequestBytes: int(o.BatchMaxBytes),
+		Observe:         observe,
+	})
+}
+
+// AdapterNames lists every adapter, sorted.
+func AdapterNames() []string { return names(Adapters()) }
+
+// PushAdapterNames lists the adapters `convert` and `replay` can use.
+func PushAdapterNames() []string {
+	var out []string
+	for name, e := range Adapters() {
+		if !e.pull {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// OutputTypes lists every output type, sorted.
+func OutputTypes() []string { return names(Outputs()) }
+
+// FormatNames lists every format, sorted.
+func FormatNames() []string { return names(Formats()) }
+
+func names[V any](m map[string]V) []string { return sortedKeys(m) }
