@@ -63,3 +63,22 @@ var (
 	ErrUnsigned     = errors.New("request is not signed")
 	ErrBadSignature = errors.New("signature does not match the body")
 )
+
+// Refusal is how an input turns a sender away when the relay cannot take
+// its events now (spool full, shutting down): in the one way that sender
+// retries.
+type Refusal int
+
+// Refusals.
+const (
+	// RefuseUnavailable answers 503 with Retry-After (OpenFaaS, StackRox,
+	// Kong records, lines).
+	RefuseUnavailable Refusal = iota
+	// RefuseTooManyRequests answers 429 with Retry-After (Konnect retries
+	// 429 and 5xx, and drops a batch on any other 4xx).
+	RefuseTooManyRequests
+	// RefuseHangUp closes the connection without an answer (Kong event
+	// hooks count any HTTP answer as delivered and retry only failed
+	// connections).
+	RefuseHangUp
+)
