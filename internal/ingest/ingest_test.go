@@ -317,4 +317,6 @@ func BenchmarkIngestSigned(b *testing.B) {
 
 type discard struct{}
 
-func (discard) Append(_ context.Context, e []auditrelay.Event) (int, int, error) { return len(e), 0, nil }
+func (discard) Append(_ context.Context, e []auditrelay.Event) (int, int, error) {
+	return len(e), 0, nil
+}
