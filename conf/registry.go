@@ -7,6 +7,7 @@ import (
 
 	"github.com/auditrelay/auditrelay"
 	"github.com/auditrelay/auditrelay/adapters/openfaas"
+	"github.com/auditrelay/auditrelay/formats/cef"
 	"github.com/auditrelay/auditrelay/formats/json"
 )
 
@@ -26,6 +27,7 @@ func Outputs() map[string]OutputEntry {
 func Formats() map[string]auditrelay.Format {
 	return map[string]auditrelay.Format{
 		"json": json.New(),
+		"cef":  cef.New(),
 	}
 }
 
@@ -36,6 +38,15 @@ type AdapterEntry struct {
 	// pull marks an input that fetches from its source instead of being
 	// posted to.
 	pull bool
+	// refusal is how the input turns its sender away when the relay
+	// cannot take events now: the one way that sender retries.
+	refusal auditrelay.Refusal
+}
+
+// refusing returns e answering busy senders with r.
+func (e AdapterEntry) refusing(r auditrelay.Refusal) AdapterEntry {
+	e.refusal = r
+	return e
 }
 
 // OutputEntry builds one type of output from its config.
@@ -87,6 +98,9 @@ func BuildAdapter(in *Input) (auditrelay.Adapter, error) {
 
 // IsPull reports whether the input fetches from its source.
 func (in *Input) IsPull() bool { return Adapters()[in.Adapter].pull }
+
+// Refusal is how the input turns a sender away when the relay is busy.
+func (in *Input) Refusal() auditrelay.Refusal { return Adapters()[in.Adapter].refusal }
 
 // BuildOutput builds an output with its common keys in its settings.
 func BuildOutput(o *Output, logger *slog.Logger, observe func(auditrelay.Attempt)) (auditrelay.Output, error) {

@@ -30,6 +30,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/auditrelay/auditrelay"
+	"github.com/auditrelay/auditrelay/formats/cef"
 	"github.com/auditrelay/auditrelay/formats/json"
 )
 
@@ -118,6 +119,7 @@ func readCase(dir string) (Case, error) {
 // name.
 var Formats = map[string]auditrelay.Format{
 	"event.json": json.New(),
+	"event.cef":  cef.New(),
 }
 
 // Adapter runs one subtest per case under dir: it parses the case's input
