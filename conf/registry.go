@@ -7,6 +7,7 @@ import (
 
 	"github.com/auditrelay/auditrelay"
 	"github.com/auditrelay/auditrelay/adapters/openfaas"
+	"github.com/auditrelay/auditrelay/adapters/stackrox"
 	"github.com/auditrelay/auditrelay/formats/cef"
 	"github.com/auditrelay/auditrelay/formats/json"
 )
@@ -15,6 +16,7 @@ import (
 func Adapters() map[string]AdapterEntry {
 	return map[string]AdapterEntry{
 		"openfaas": adapter(openfaas.DefaultConfig, openfaas.New),
+		"stackrox": adapter(stackrox.DefaultConfig, stackrox.New),
 	}
 }
 
