@@ -73,8 +73,8 @@ func expandPath(p string) ([]string, error) {
 	return files, nil
 }
 
-// file is the shape of one config file before its sections are decoded.
-type file struct {
+// fileSections is the shape of one config file before its sections are decoded.
+type fileSections struct {
 	Relay   *toml.Primitive           `toml:"relay"`
 	Inputs  map[string]toml.Primitive `toml:"inputs"`
 	Outputs map[string]toml.Primitive `toml:"outputs"`
@@ -92,7 +92,7 @@ func Parse(sources []Source, lookup func(string) (string, bool)) (*Config, error
 			errs = append(errs, err)
 			continue
 		}
-		var f file
+		var f fileSections
 		md, err := toml.Decode(text, &f)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", src.Name, err))

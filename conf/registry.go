@@ -6,10 +6,15 @@ import (
 	"sort"
 
 	"github.com/auditrelay/auditrelay"
+	"github.com/auditrelay/auditrelay/adapters/konnect"
+	"github.com/auditrelay/auditrelay/adapters/lines"
 	"github.com/auditrelay/auditrelay/adapters/openfaas"
 	"github.com/auditrelay/auditrelay/adapters/stackrox"
 	"github.com/auditrelay/auditrelay/formats/cef"
 	"github.com/auditrelay/auditrelay/formats/json"
+	"github.com/auditrelay/auditrelay/outputs/file"
+	"github.com/auditrelay/auditrelay/outputs/http"
+	"github.com/auditrelay/auditrelay/outputs/splunkhec"
 )
 
 // Adapters is the registry of input adapters, by config name.
@@ -17,12 +22,21 @@ func Adapters() map[string]AdapterEntry {
 	return map[string]AdapterEntry{
 		"openfaas": adapter(openfaas.DefaultConfig, openfaas.New),
 		"stackrox": adapter(stackrox.DefaultConfig, stackrox.New),
+		// Konnect retries 429 and 5xx, and drops a batch on any other 4xx.
+		"konnect": adapter(konnect.DefaultConfig, konnect.New).refusing(auditrelay.RefuseTooManyRequests),
+		"lines":   adapter(lines.DefaultConfig, lines.New),
 	}
 }
 
 // Outputs is the registry of output types, by config name.
 func Outputs() map[string]OutputEntry {
-	return map[string]OutputEntry{}
+	return map[string]OutputEntry{
+		"splunkhec": output(splunkhec.DefaultConfig, splunkhec.New),
+		"http":      output(http.DefaultConfig, http.New),
+		"file": output(file.DefaultConfig, func(c file.Config, s auditrelay.OutputSettings) (*file.Output, error) {
+			return file.New(c, s)
+		}),
+	}
 }
 
 // Formats is the registry of formats, by config name.

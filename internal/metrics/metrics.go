@@ -109,6 +109,13 @@ func (r *Registry) Gauge(name, help string, fn func() []Sample, labels ...string
 	f.gauge = fn
 }
 
+// CounterFunc registers a counter family whose values fn reads at every
+// scrape from counts kept elsewhere (internal/status).
+func (r *Registry) CounterFunc(name, help string, fn func() []Sample, labels ...string) {
+	f := r.family(name, help, "counter", labels)
+	f.gauge = fn
+}
+
 func (f *family) get(values []string) *series {
 	key := strings.Join(values, "\xff")
 	f.mu.Lock()

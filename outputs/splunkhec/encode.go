@@ -1,0 +1,161 @@
+package splunkhec
+
+import (
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/auditrelay/auditrelay"
+)
+
+// Envelope is the metadata every HEC event object carries; empty fields
+// are left out so the token's defaults apply.
+type Envelope struct {
+	Host       string
+	Source     string
+	Sourcetype string
+	Index      string
+}
+
+// Encoder appends HEC event objects. It holds no buffers and is safe for
+// concurrent use.
+type Encoder struct {
+	// prefix is `,"host":…,"source":…,"sourcetype":…,"index":…,"event":`,
+	// built once.
+	prefix []byte
+	format auditrelay.Format
+	// cef embeds the Format's bytes as a JSON string instead of raw JSON.
+	cef bool
+}
+
+// NewEncoder returns an encoder for env with f; cef says f writes text
+// lines (embedded as a JSON string) rather than JSON objects (embedded raw).
+func NewEncoder(env Envelope, f auditrelay.Format, cef bool) *Encoder {
+	var p []byte
+	for _, kv := range [...][2]string{{"host", env.Host}, {"source", env.Source}, {"sourcetype", env.Sourcetype}, {"index", env.Index}} {
+		if kv[1] == "" {
+			continue
+		}
+		p = append(p, `,"`...)
+		p = append(p, kv[0]...)
+		p = append(p, `":`...)
+		p = AppendString(p, kv[1])
+	}
+	p = append(p, `,"event":`...)
+	return &Encoder{prefix: p, format: f, cef: cef}
+}
+
+// Append appends one event object:
+// {"time":<epoch s.ms>,"host":…,"source":…,"sourcetype":…,"index":…,"event":…}.
+func (enc *Encoder) Append(dst []byte, e *auditrelay.Event) []byte {
+	dst = append(dst, `{"time":`...)
+	dst = AppendEpoch(dst, e.EventTime().UnixMilli())
+	dst = append(dst, enc.prefix...)
+	if !enc.cef {
+		dst = enc.format.Append(dst, e)
+		return append(dst, '}')
+	}
+	// Encode the line after the object's current end, then move it into
+	// place as a JSON string.
+	start := len(dst)
+	dst = enc.format.Append(dst, e)
+	line := string(dst[start:])
+	dst = AppendString(dst[:start], line)
+	return append(dst, '}')
+}
+
+// Encode appends every event to dst and returns the buffer and, for each
+// event i, the offset where its object ends.
+func (enc *Encoder) Encode(dst []byte, events []auditrelay.Event) ([]byte, []int) {
+	ends := make([]int, len(events))
+	for i := range events {
+		dst = enc.Append(dst, &events[i])
+		ends[i] = len(dst)
+	}
+	return dst, ends
+}
+
+// AppendEpoch appends ms milliseconds since the epoch as seconds with three
+// decimals (1735689600.123).
+func AppendEpoch(dst []byte, ms int64) []byte {
+	if ms < 0 {
+		dst = append(dst, '-')
+		ms = -ms
+	}
+	dst = strconv.AppendInt(dst, ms/1000, 10)
+	frac := ms % 1000
+	return append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
+}
+
+// Split groups events into requests whose bodies stay within limit bytes:
+// ends are the objects' end offsets (from Encode), and the result holds the
+// index one past each request's last event. A single event larger than the
+// limit travels alone. limit <= 0 means one request.
+func Split(ends []int, limit int) []int {
+	if len(ends) == 0 {
+		return nil
+	}
+	if limit <= 0 {
+		return []int{len(ends)}
+	}
+	var cuts []int
+	first, from := 0, 0 // the current request's first event and its offset
+	for i, end := range ends {
+		if i > first && end-from > limit {
+			cuts = append(cuts, i)
+			first, from = i, ends[i-1]
+		}
+	}
+	return append(cuts, len(ends))
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
+// <, > and & are kept (Splunk does not need them escaped).
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
