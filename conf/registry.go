@@ -6,6 +6,8 @@ import (
 	"sort"
 
 	"github.com/auditrelay/auditrelay"
+	"github.com/auditrelay/auditrelay/adapters/kong"
+	"github.com/auditrelay/auditrelay/adapters/konghooks"
 	"github.com/auditrelay/auditrelay/adapters/konnect"
 	"github.com/auditrelay/auditrelay/adapters/lines"
 	"github.com/auditrelay/auditrelay/adapters/openfaas"
@@ -22,6 +24,10 @@ func Adapters() map[string]AdapterEntry {
 	return map[string]AdapterEntry{
 		"openfaas": adapter(openfaas.DefaultConfig, openfaas.New),
 		"stackrox": adapter(stackrox.DefaultConfig, stackrox.New),
+		"kong":     adapter(kong.DefaultConfig, kong.New),
+		// Kong counts any HTTP answer as delivered and retries only failed
+		// connections, for up to 60 s.
+		"konghooks": adapter(konghooks.DefaultConfig, konghooks.New).refusing(auditrelay.RefuseHangUp),
 		// Konnect retries 429 and 5xx, and drops a batch on any other 4xx.
 		"konnect": adapter(konnect.DefaultConfig, konnect.New).refusing(auditrelay.RefuseTooManyRequests),
 		"lines":   adapter(lines.DefaultConfig, lines.New),

@@ -34,7 +34,11 @@
 //	path                    → request.path (query kept)
 //	actions[0] prefix       → resource.type (Function:Create → Function)
 //	path /system/function/N → resource.name N (also scale-function,
-//	                          function-logs, namespace, secret[s])
+//	                          function-logs, namespace, secret[s]), and
+//	                          resource.type where no action gives one
+//	                          (Function, Namespace, Secret), by the path
+//	                          patterns of package pathres; path_patterns
+//	                          (grok) replaces them
 //	?namespace= , namespace → resource.namespace (the field wins)
 //	response_code           → outcome.status_code, outcome.result
 //	custom_message          → outcome.reason

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay"
+	"github.com/auditrelay/auditrelay/adapters/internal/pathres"
 )
 
 // Kind is the adapter's name, its events' source.kind.
@@ -25,30 +26,48 @@ type Config struct {
 	Secret auditrelay.Secret `toml:"secret"`
 	// SecretFile reads Secret from a file (the Kubernetes secret mount).
 	SecretFile string `toml:"secret_file"`
+	// PathPatterns replaces the default grok expressions that find the
+	// resource name (and a type where no action gives one) in the request
+	// path (see package pathres: captures type, id, name, namespace; first
+	// match wins). Default: empty, the built-in /system/… patterns.
+	PathPatterns []string `toml:"path_patterns"`
 }
 
 // DefaultConfig returns a Config with no secret.
 func DefaultConfig() Config { return Config{} }
 
-// Validate reports configuration problems without I/O.
+// Validate reports configuration problems without I/O. The config loader
+// reads secret_file into Secret (refusing both set) before it.
 func (c Config) Validate() error {
-	if c.Secret.IsSet() && c.SecretFile != "" {
-		return errors.New(`set either "secret" or "secret_file", not both`)
+	var errs []error
+	for i, p := range c.PathPatterns {
+		if strings.TrimSpace(p) == "" {
+			errs = append(errs, fmt.Errorf(`"path_patterns" entry %d is empty: remove it or write a grok expression`, i+1))
+		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Adapter parses OpenFaaS audit webhook deliveries.
 type Adapter struct {
 	secret []byte
+	paths  *pathres.Resolver
 }
 
-// New builds the adapter.
+// New builds the adapter and compiles its path patterns.
 func New(c Config) (*Adapter, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
-	return &Adapter{secret: []byte(c.Secret.Reveal())}, nil
+	pc := pathres.OpenFaaS()
+	if len(c.PathPatterns) > 0 {
+		pc.Patterns = c.PathPatterns
+	}
+	paths, err := pathres.New(pc)
+	if err != nil {
+		return nil, fmt.Errorf("openfaas: %w", err)
+	}
+	return &Adapter{secret: []byte(c.Secret.Reveal()), paths: paths}, nil
 }
 
 // HasKey reports whether an endpoint secret is configured.
@@ -125,7 +144,7 @@ func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, e
 		if err := json.Compact(&compact, raw); err != nil {
 			return auditrelay.Parsed{}, fmt.Errorf("event %d: %w", i+1, err)
 		}
-		e := normalize(&src, compact.Bytes())
+		e := a.normalize(&src, compact.Bytes())
 		e.ReceivedAt = meta.ReceivedAt
 		e.Source = auditrelay.Source{Kind: Kind, Input: meta.Input, DeliveryID: delivery}
 		if meta.IncludeRaw {
@@ -194,7 +213,7 @@ func jsonKind(c byte) string {
 }
 
 // normalize maps one api_access event; compact is its json.Compact form.
-func normalize(src *event, compact []byte) auditrelay.Event {
+func (a *Adapter) normalize(src *event, compact []byte) auditrelay.Event {
 	e := auditrelay.Event{
 		ID:      auditrelay.ContentID(Kind, compact),
 		Time:    src.Time.UTC(),
@@ -206,7 +225,7 @@ func normalize(src *event, compact []byte) auditrelay.Event {
 			Reason:     src.CustomMessage,
 		},
 		Action:   auditrelay.Action{All: src.Actions, Verb: auditrelay.VerbOf(src.Method)},
-		Resource: resourceOf(src),
+		Resource: a.resourceOf(src),
 	}
 	if len(src.Actions) > 0 {
 		e.Action.Name = src.Actions[0]

@@ -127,12 +127,6 @@ func TestVerify(t *testing.T) {
 	}
 }
 
-func TestValidateBothSecretAndFile(t *testing.T) {
-	if err := (Config{Secret: auditrelay.NewSecret("x"), SecretFile: "/f"}).Validate(); err == nil {
-		t.Error("Validate accepted secret and secret_file together")
-	}
-}
-
 func findCase(t *testing.T, name string) golden.Case {
 	for _, c := range golden.Cases(t, fixtures) {
 		if c.Name == name {

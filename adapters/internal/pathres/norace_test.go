@@ -1,0 +1,5 @@
+//go:build !race
+
+package pathres
+
+const raceEnabled = false

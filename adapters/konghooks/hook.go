@@ -1,0 +1,320 @@
+package konghooks
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/auditrelay/auditrelay"
+)
+
+// Sources this adapter maps field by field; any other source is mapped as
+// far as its event and schema tell.
+const (
+	sourceCRUD      = "crud"
+	sourceDAOCRUD   = "dao:crud"
+	sourceBalancer  = "balancer"
+	sourceRateLimit = "rate-limiting-advanced"
+	sourcePing      = "kong:event_hooks"
+)
+
+// hook is one webhook delivery: Kong's event data plus the event and
+// source the webhook handler adds.
+type hook struct {
+	Source string `json:"source"`
+	Event  string `json:"event"`
+
+	// crud, dao:crud
+	Operation string `json:"operation"`
+	Schema    string `json:"schema"`
+	Entity    entity `json:"entity"`
+	OldEntity entity `json:"old_entity"`
+
+	// balancer health
+	UpstreamID string `json:"upstream_id"`
+	IP         string `json:"ip"` // also rate-limiting-advanced: the client
+	Port       int    `json:"port"`
+	Hostname   string `json:"hostname"`
+	Health     string `json:"health"`
+
+	// rate-limiting-advanced rate-limit-exceeded
+	Consumer entity          `json:"consumer"`
+	Service  entity          `json:"service"`
+	Rate     json.RawMessage `json:"rate"`
+	Limit    json.RawMessage `json:"limit"`
+	Window   json.RawMessage `json:"window"`
+}
+
+func normalize(h *hook, meta auditrelay.Meta) (auditrelay.Event, error) {
+	var e auditrelay.Event
+	switch {
+	case h.Source == sourceBalancer:
+		e = balancer(h)
+	case h.Source == sourceRateLimit:
+		e = rateLimit(h)
+	case h.Source == sourceCRUD || h.Source == sourceDAOCRUD || h.Operation != "" || h.Entity.present:
+		e = crud(h)
+	case h.Source == "" && h.Event == "":
+		return e, errors.New(`body has neither "source" nor "event": not a Kong event-hook delivery`)
+	default:
+		e = auditrelay.Event{
+			Actor:    auditrelay.Actor{Type: auditrelay.ActorAnonymous},
+			Action:   auditrelay.Action{Name: h.Event, Verb: auditrelay.VerbOther},
+			Resource: auditrelay.Resource{Type: h.Schema},
+			Outcome:  auditrelay.Outcome{Result: auditrelay.ResultUnknown},
+		}
+	}
+	if e.Time.IsZero() {
+		e.Time = meta.ReceivedAt
+	}
+	e.Score(false)
+	return e, nil
+}
+
+// crud maps a crud or dao:crud event: a committed database change.
+func crud(h *hook) auditrelay.Event {
+	ent, old := &h.Entity, &h.OldEntity
+	op := h.Operation
+	typ := h.Schema
+	if h.Source == sourceDAOCRUD {
+		// dao:crud events are named by operation: create, update, delete.
+		op = cmpOr(op, h.Event)
+	} else {
+		// crud events are named by schema: consumers or consumers:create.
+		name, suffix, _ := strings.Cut(h.Event, ":")
+		op, typ = cmpOr(op, suffix), cmpOr(typ, name)
+	}
+	verb := verbOfOperation(op)
+	e := auditrelay.Event{
+		Actor:  auditrelay.Actor{Type: auditrelay.ActorAnonymous},
+		Action: auditrelay.Action{Name: op, Verb: verb},
+		Resource: auditrelay.Resource{
+			Type:      typ,
+			ID:        cmpOr(ent.str(ent.ID), old.str(old.ID)),
+			Name:      cmpOr(ent.name(), old.name()),
+			Namespace: cmpOr(ent.str(ent.WsID), old.str(old.WsID)),
+		},
+		Outcome: auditrelay.Outcome{Result: auditrelay.ResultSuccess},
+	}
+	if verb == auditrelay.VerbCreate || verb == auditrelay.VerbUpdate {
+		e.Time = ent.changedAt()
+	}
+	return e
+}
+
+// balancer maps a balancer health event: a target of an upstream changed
+// health, as Kong's health checker saw it.
+func balancer(h *hook) auditrelay.Event {
+	host := cmpOr(h.Hostname, h.IP)
+	target := host
+	if h.Port > 0 {
+		target = net.JoinHostPort(host, strconv.Itoa(h.Port))
+	}
+	if h.IP != "" && h.IP != host {
+		target += " (" + h.IP + ")"
+	}
+	result := auditrelay.ResultFailure
+	if h.Health == "healthy" {
+		result = auditrelay.ResultSuccess
+	}
+	return auditrelay.Event{
+		Actor:    auditrelay.Actor{Type: auditrelay.ActorService},
+		Action:   auditrelay.Action{Name: cmpOr(h.Event, "health"), Verb: auditrelay.VerbOther},
+		Resource: auditrelay.Resource{Type: "upstreams", ID: h.UpstreamID},
+		Outcome: auditrelay.Outcome{
+			Result: result,
+			Reason: strings.TrimSpace(fmt.Sprintf("target %s is %s", target, cmpOr(h.Health, "of unknown health"))),
+		},
+	}
+}
+
+// rateLimit maps a rate-limiting-advanced rate-limit-exceeded event: a
+// client was answered 429.
+func rateLimit(h *hook) auditrelay.Event {
+	consumer, svc := &h.Consumer, &h.Service
+	e := auditrelay.Event{
+		Actor:   auditrelay.Actor{Type: auditrelay.ActorAnonymous},
+		Action:  auditrelay.Action{Name: cmpOr(h.Event, "rate-limit-exceeded"), Verb: auditrelay.VerbOther},
+		Request: auditrelay.Request{ClientIP: h.IP},
+		Outcome: auditrelay.Outcome{
+			Result:     auditrelay.ResultFailure,
+			StatusCode: 429,
+			Reason:     fmt.Sprintf("rate %s exceeds limit %s per %s", scalar(h.Rate), scalar(h.Limit), window(h.Window)),
+		},
+	}
+	if id, user := consumer.str(consumer.ID), consumer.str(consumer.Username); id != "" || user != "" {
+		e.Actor = auditrelay.Actor{ID: id, Username: user, Name: consumer.str(consumer.CustomID), Type: auditrelay.ActorUser}
+	}
+	if id, name := svc.str(svc.ID), svc.str(svc.Name); id != "" || name != "" {
+		e.Resource = auditrelay.Resource{Type: "services", ID: id, Name: name, Namespace: svc.str(svc.WsID)}
+	}
+	return e
+}
+
+// window names a rate-limit window: its name ("minute") or its size in
+// seconds.
+func window(raw json.RawMessage) string {
+	w := scalar(raw)
+	if len(raw) > 0 && raw[0] != '"' && w != "?" {
+		return w + "s"
+	}
+	return w
+}
+
+// scalar writes a JSON string or number as text; anything else as "?".
+func scalar(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "?"
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	}
+	if raw[0] == '-' || (raw[0] >= '0' && raw[0] <= '9') {
+		return string(raw)
+	}
+	return "?"
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func verbOfOperation(op string) string {
+	switch op {
+	case "create":
+		return auditrelay.VerbCreate
+	case "update":
+		return auditrelay.VerbUpdate
+	case "delete":
+		return auditrelay.VerbDelete
+	}
+	return auditrelay.VerbOther
+}
+
+// entity is the part of a Kong entity the mapping reads; a member of
+// another JSON type than expected is ignored, not an error.
+type entity struct {
+	ID        json.RawMessage `json:"id"`
+	Name      json.RawMessage `json:"name"`
+	Username  json.RawMessage `json:"username"`
+	CustomID  json.RawMessage `json:"custom_id"`
+	WsID      json.RawMessage `json:"ws_id"`
+	CreatedAt json.RawMessage `json:"created_at"`
+	UpdatedAt json.RawMessage `json:"updated_at"`
+
+	present bool   // the member was an object, {} included
+	bad     string // the JSON type of a member that was not an object
+}
+
+// UnmarshalJSON reads an entity object; null gives none. A member of
+// another JSON type is noted in bad and reported by hook.check, which
+// knows the member's name.
+func (e *entity) UnmarshalJSON(b []byte) error {
+	switch b[0] {
+	case 'n':
+		return nil
+	case '{':
+	default:
+		e.bad = jsonKind(b[0])
+		return nil
+	}
+	type plain entity
+	if err := json.Unmarshal(b, (*plain)(e)); err != nil {
+		return err
+	}
+	e.present = true
+	return nil
+}
+
+// check reports an entity member that is not a JSON object.
+func (h *hook) check() error {
+	for _, m := range []struct {
+		name string
+		e    *entity
+	}{{"entity", &h.Entity}, {"old_entity", &h.OldEntity}, {"consumer", &h.Consumer}, {"service", &h.Service}} {
+		if m.e.bad != "" {
+			return fmt.Errorf("%s: got JSON %s, want an object (a Kong entity)", m.name, m.e.bad)
+		}
+	}
+	return nil
+}
+
+func (entity) str(raw json.RawMessage) string {
+	if len(raw) == 0 || raw[0] != '"' {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return ""
+	}
+	return s
+}
+
+func (e entity) name() string { return cmpOr(e.str(e.Name), e.str(e.Username)) }
+
+// maxEpoch is 9999-12-31T23:59:59Z, the last second RFC 3339 can write.
+const maxEpoch = 253402300799
+
+// changedAt is the entity's updated_at, else its created_at, in epoch
+// seconds (a millisecond fraction kept, as targets carry it); a value at
+// or above 10^11 is taken as milliseconds. Zero when neither is usable.
+func (e entity) changedAt() time.Time {
+	for _, raw := range []json.RawMessage{e.UpdatedAt, e.CreatedAt} {
+		if len(raw) == 0 || raw[0] < '0' || raw[0] > '9' {
+			continue
+		}
+		sec, nsec, err := splitNumber(string(raw))
+		if err != nil || sec <= 0 {
+			continue
+		}
+		if sec >= 100_000_000_000 {
+			sec, nsec = sec/1000, (sec%1000)*int64(time.Millisecond)+nsec/1000
+		}
+		if sec > maxEpoch {
+			continue
+		}
+		return time.Unix(sec, nsec).UTC()
+	}
+	return time.Time{}
+}
+
+// splitNumber splits a JSON number into whole and nanosecond parts without
+// going through float64 where it has no exponent.
+func splitNumber(s string) (sec, nsec int64, err error) {
+	if strings.ContainsAny(s, "eE") {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || f < 0 || f > 1e15 {
+			return 0, 0, errors.New("out of range")
+		}
+		sec = int64(f)
+		return sec, int64((f - float64(sec)) * 1e9), nil
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	if sec, err = strconv.ParseInt(whole, 10, 64); err != nil {
+		return 0, 0, err
+	}
+	if len(frac) > 9 {
+		frac = frac[:9]
+	}
+	if frac != "" {
+		n, err := strconv.ParseInt(frac, 10, 64)
+		if err != nil {
+			return 0, 0, err
+		}
+		for i := len(frac); i < 9; i++ {
+			n *= 10
+		}
+		nsec = n
+	}
+	return sec, nsec, nil
+}

@@ -1,0 +1,190 @@
+package dedup
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/auditrelay/auditrelay"
+	"github.com/auditrelay/auditrelay/internal/golden"
+	"github.com/auditrelay/auditrelay/internal/spool"
+)
+
+var _ = golden.Update // accept go test ./... -update
+
+func TestClaimAndRelease(t *testing.T) {
+	w := New(100, time.Minute)
+	ids := []string{"a", "b", "a", "", "c", ""}
+	fresh := w.Claim(ids, nil)
+	if want := []bool{true, true, false, true, true, true}; !slices.Equal(fresh, want) {
+		t.Fatalf("first batch: %v, want %v", fresh, want)
+	}
+	if !w.Seen("a") || !w.Seen("c") || w.Seen("") {
+		t.Fatal("Claim did not remember the new ids")
+	}
+	fresh = w.Claim([]string{"c", "d", "a", "d"}, fresh)
+	if want := []bool{false, true, false, false}; !slices.Equal(fresh, want) {
+		t.Fatalf("second batch: %v, want %v", fresh, want)
+	}
+	// A failed append releases what its batch claimed: the retry is new.
+	w.Release([]string{"c", "d", "a", "d"}, fresh)
+	if w.Seen("d") || !w.Seen("c") {
+		t.Fatal("Release forgot the wrong ids")
+	}
+	if fresh := w.Claim([]string{"d"}, nil); !fresh[0] {
+		t.Fatal("released id not new again")
+	}
+}
+
+// TestConcurrentClaimsAcceptOnce: the same batch sent by several senders
+// at once is accepted exactly once.
+func TestConcurrentClaimsAcceptOnce(t *testing.T) {
+	w := New(10000, time.Minute)
+	ids := make([]string, 100)
+	for i := range ids {
+		ids[i] = fmt.Sprint("id-", i)
+	}
+	var mu sync.Mutex
+	claimed := map[string]int{}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			fresh := w.Claim(ids, nil)
+			mu.Lock()
+			defer mu.Unlock()
+			for i, ok := range fresh {
+				if ok {
+					claimed[ids[i]]++
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, id := range ids {
+		if claimed[id] != 1 {
+			t.Fatalf("%s claimed %d times", id, claimed[id])
+		}
+	}
+}
+
+func TestExpiry(t *testing.T) {
+	w := New(100, 30*time.Millisecond)
+	w.Add("x")
+	if !w.Seen("x") {
+		t.Fatal("not seen right after Add")
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for w.Seen("x") {
+		if time.Now().After(deadline) {
+			t.Fatal("id never expired")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if fresh := w.Claim([]string{"x"}, nil); !fresh[0] {
+		t.Fatal("expired id still filtered")
+	}
+}
+
+func TestBoundedEntries(t *testing.T) {
+	w := New(10, time.Hour)
+	for i := range 25 {
+		w.Add(fmt.Sprint(i))
+	}
+	if w.Len() != 10 {
+		t.Fatalf("len %d", w.Len())
+	}
+	if w.Seen("0") || !w.Seen("24") {
+		t.Fatal("oldest id should be forgotten first")
+	}
+}
+
+func TestRestore(t *testing.T) {
+	w := New(100, 10*time.Minute)
+	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	if !w.Restore("recent", now.Add(-time.Minute), now) {
+		t.Fatal("recent id not restored")
+	}
+	if w.Restore("old", now.Add(-11*time.Minute), now) {
+		t.Fatal("id older than the window restored")
+	}
+	if !w.Seen("recent") || w.Seen("old") {
+		t.Fatal("restore state wrong")
+	}
+}
+
+func TestDisabled(t *testing.T) {
+	w := New(0, 0)
+	w.Add("a")
+	if w.Seen("a") || w.Len() != 0 {
+		t.Fatal("a zero window must remember nothing")
+	}
+	if got := w.Claim([]string{"a", "a"}, nil); !slices.Equal(got, []bool{true, true}) {
+		t.Fatalf("a disabled window deduplicates nothing, not even within a batch: %v", got)
+	}
+}
+
+func TestConcurrent(t *testing.T) {
+	w := New(10_000, time.Minute)
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				ids := []string{fmt.Sprint(g, "-", i), fmt.Sprint("shared-", i%10)}
+				if fresh := w.Claim(ids, nil); !fresh[0] {
+					t.Errorf("unique id %s taken for a duplicate", ids[0])
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if !w.Seen("shared-3") || !w.Seen("7-199") {
+		t.Fatal("ids lost")
+	}
+}
+
+func BenchmarkClaim(b *testing.B) {
+	w := New(DefaultMaxEntries, 10*time.Minute)
+	ids := make([]string, 100)
+	var fresh []bool
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range ids {
+			ids[i] = fmt.Sprintf("id-%d", n)
+			n++
+		}
+		fresh = w.Claim(ids, fresh)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}
+
+// TestRebuildFromSpool rebuilds a window from a real spool's records, as the
+// relay does at start-up.
+func TestRebuildFromSpool(t *testing.T) {
+	sp, err := spool.Open(spool.Options{Dir: t.TempDir(), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	var records [][]byte
+	for i, age := range []time.Duration{time.Minute, 20 * time.Minute, 0} {
+		e := auditrelay.Event{ID: fmt.Sprint("id-", i), ReceivedAt: now.Add(-age)}
+		records = append(records, spool.AppendEvent(nil, &e))
+	}
+	records = append(records, []byte("not an event"))
+	if err := sp.Append(context.Background(), records); err != nil {
+		t.Fatal(err)
+	}
+	w := New(100, 10*time.Minute)
+	n, err := w.Rebuild(sp.Scan, spool.EventKey, now)
+	if err != nil || n != 2 {
+		t.Fatalf("rebuild = %d, %v; want 2 restored", n, err)
+	}
+	if !w.Seen("id-0") || w.Seen("id-1") || !w.Seen("id-2") {
+		t.Fatal("wrong ids restored")
+	}
+}

@@ -1,0 +1,173 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/auditrelay/auditrelay"
+	"github.com/auditrelay/auditrelay/internal/dedup"
+	"github.com/auditrelay/auditrelay/internal/golden"
+	"github.com/auditrelay/auditrelay/internal/spool"
+)
+
+var _ = golden.Update // accept go test ./... -update
+
+func open(t *testing.T, dir string) (*spool.Spool, *Journal) {
+	t.Helper()
+	sp, err := spool.Open(spool.Options{Dir: dir, MaxBytes: 8 << 20, NoSync: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sp, New(sp, dedup.New(1000, time.Hour))
+}
+
+func events(input string, ids ...string) []auditrelay.Event {
+	out := make([]auditrelay.Event, len(ids))
+	for i, id := range ids {
+		out[i] = auditrelay.Event{ID: id, ReceivedAt: time.Now(), Source: auditrelay.Source{Input: input}, Severity: i}
+	}
+	return out
+}
+
+// read returns every record's id and target, through a fresh reader.
+func read(t *testing.T, sp *spool.Spool) []string {
+	t.Helper()
+	r, err := sp.Reader(fmt.Sprint("t-", time.Now().UnixNano()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	var got []string
+	for {
+		recs, err := r.Next(ctx, 100, 1<<20)
+		if err != nil {
+			return got
+		}
+		for _, rec := range recs {
+			var e auditrelay.Event
+			target, err := Decode(rec.Data, &e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, target+"/"+e.ID)
+		}
+	}
+}
+
+func TestAppendDedupsAndRoutes(t *testing.T) {
+	sp, j := open(t, t.TempDir())
+	defer sp.Close()
+	ctx := context.Background()
+	if acc, dup, err := j.Append(ctx, events("in", "a", "b", "a")); err != nil || acc != 2 || dup != 1 {
+		t.Fatalf("first: %d %d %v", acc, dup, err)
+	}
+	if acc, dup, err := j.Append(ctx, events("in", "b", "c")); err != nil || acc != 1 || dup != 1 {
+		t.Fatalf("second: %d %d %v", acc, dup, err)
+	}
+	if err := j.AppendFor(ctx, "splunk", events("in", "a")); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(read(t, sp)); got != "[/a /b /c splunk/a]" {
+		t.Fatalf("spool holds %s", got)
+	}
+}
+
+func TestConcurrentIdenticalBatchesStoredOnce(t *testing.T) {
+	sp, j := open(t, t.TempDir())
+	defer sp.Close()
+	batch := events("in", "x1", "x2", "x3")
+	var mu sync.Mutex
+	accepted := 0
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			acc, _, err := j.Append(context.Background(), batch)
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			accepted += acc
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if accepted != 3 || len(read(t, sp)) != 3 {
+		t.Fatalf("accepted %d, spool holds %v", accepted, read(t, sp))
+	}
+}
+
+func TestFailedAppendForgetsIDs(t *testing.T) {
+	dir := t.TempDir()
+	sp, j := open(t, dir)
+	sp.Close()
+	if _, _, err := j.Append(context.Background(), events("in", "a")); !errors.Is(err, spool.ErrClosed) {
+		t.Fatalf("append to a closed spool: %v", err)
+	}
+	sp2, err := spool.Open(spool.Options{Dir: dir, NoSync: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp2.Close()
+	j.spool = sp2
+	if acc, _, err := j.Append(context.Background(), events("in", "a")); err != nil || acc != 1 {
+		t.Fatalf("retry after a failed append: accepted %d, %v", acc, err)
+	}
+}
+
+func TestRebuildAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	sp, j := open(t, dir)
+	if _, _, err := j.Append(context.Background(), events("in", "a", "b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := j.AppendFor(context.Background(), "out", events("in", "c")); err != nil {
+		t.Fatal(err)
+	}
+	sp.Close()
+	sp, j = open(t, dir)
+	defer sp.Close()
+	n, err := j.Rebuild(time.Now())
+	if err != nil || n != 3 {
+		t.Fatalf("rebuild: %d %v", n, err)
+	}
+	if acc, dup, _ := j.Append(context.Background(), events("in", "a", "b", "d")); acc != 1 || dup != 2 {
+		t.Fatalf("after restart: accepted %d duplicates %d", acc, dup)
+	}
+}
+
+func TestDecodeRejectsDamage(t *testing.T) {
+	var e auditrelay.Event
+	for _, b := range [][]byte{nil, {7}, {kindTargeted, 200}, {kindTargeted, 3, 'a'}} {
+		if _, err := Decode(b, &e); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("Decode(%v) = %v", b, err)
+		}
+	}
+}
+
+func BenchmarkAppend100(b *testing.B) {
+	sp, err := spool.Open(spool.Options{Dir: b.TempDir(), MaxBytes: 1 << 40, NoSync: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer sp.Close()
+	j := New(sp, dedup.New(1_000_000, time.Minute))
+	batch := events("bench", make([]string, 100)...)
+	n := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range batch {
+			batch[i].ID = fmt.Sprint("id-", n)
+			n++
+		}
+		if _, _, err := j.Append(context.Background(), batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}
