@@ -63,6 +63,8 @@ type AdapterEntry struct {
 	// refusal is how the input turns its sender away when the relay
 	// cannot take events now: the one way that sender retries.
 	refusal auditrelay.Refusal
+	// puller builds a pull input.
+	puller func(cfg any, s auditrelay.PullSettings) (auditrelay.Puller, error)
 }
 
 // refusing returns e answering busy senders with r.
@@ -81,6 +83,14 @@ func adapter[C any, A auditrelay.Adapter](def func() C, build func(C) (A, error)
 	return AdapterEntry{
 		config: func() any { c := def(); return &c },
 		build:  func(cfg any) (auditrelay.Adapter, error) { return build(*cfg.(*C)) },
+	}
+}
+
+func pullInput[C any, P auditrelay.Puller](def func() C, build func(C, auditrelay.PullSettings) (P, error)) AdapterEntry {
+	return AdapterEntry{
+		config: func() any { c := def(); return &c },
+		pull:   true,
+		puller: func(cfg any, s auditrelay.PullSettings) (auditrelay.Puller, error) { return build(*cfg.(*C), s) },
 	}
 }
 
@@ -116,6 +126,15 @@ func NewAdapter(name string, cfg any) (auditrelay.Adapter, error) {
 // BuildAdapter builds a push input's adapter.
 func BuildAdapter(in *Input) (auditrelay.Adapter, error) {
 	return NewAdapter(in.Adapter, in.Plugin)
+}
+
+// BuildPuller builds a pull input.
+func BuildPuller(in *Input, s auditrelay.PullSettings) (auditrelay.Puller, error) {
+	e, ok := Adapters()[in.Adapter]
+	if !ok || !e.pull {
+		return nil, fmt.Errorf("input %s: adapter %q is not a pull input", in.Name, in.Adapter)
+	}
+	return e.puller(in.Plugin, s)
 }
 
 // IsPull reports whether the input fetches from its source.

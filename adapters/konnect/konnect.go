@@ -54,7 +54,6 @@ func New(c Config) (*Adapter, error) {
 	return &Adapter{maxBytes: int64(c.MaxDecompressedBytes)}, nil
 }
 
-
 // Parse turns one delivery (newline-separated JSON, CPS or CEF entries,
 // usually gzip-compressed) into events. A bad entry does not cost the good
 // ones: it is listed in Parsed.Rejected. Parse fails only when the body as

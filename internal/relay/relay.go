@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,7 @@ type Relay struct {
 	metrics *metrics.Registry
 	ingest  *ingest.Server
 	outputs []*runningOutput
+	pullers map[string]auditrelay.Puller
 	ready   atomic.Bool
 }
 
@@ -91,7 +93,56 @@ func (r *Relay) build() error {
 	if err := r.buildOutputs(); err != nil {
 		return err
 	}
+	if err := r.buildPullers(); err != nil {
+		return err
+	}
 	return r.buildIngest()
+}
+
+// buildPullers builds the inputs that fetch from their source.
+func (r *Relay) buildPullers() error {
+	r.pullers = map[string]auditrelay.Puller{}
+	for _, name := range r.cfg.InputNames() {
+		ic := r.cfg.Inputs[name]
+		if !ic.IsPull() {
+			continue
+		}
+		dir := filepath.Join(r.cfg.Relay.DataDir, "inputs", name)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("input %s: %w", name, err)
+		}
+		st := r.status.PullInput(name)
+		p, err := conf.BuildPuller(ic, auditrelay.PullSettings{
+			Name: name, Sink: r.journalFor(ic), StateDir: dir, IncludeRaw: ic.IncludeRaw,
+			Logger: r.logger.With("input", name), Observe: st.Observe, Count: st.Count, Now: r.now,
+		})
+		if err != nil {
+			return fmt.Errorf("input %s: %w", name, err)
+		}
+		r.pullers[name] = p
+	}
+	return nil
+}
+
+// journalFor is the sink of a pull input: the journal, with the input's
+// severity override applied first.
+func (r *Relay) journalFor(ic *conf.Input) auditrelay.EventSink {
+	if ic.Severity == nil {
+		return r.journal
+	}
+	return severitySink{sink: r.journal, severity: *ic.Severity}
+}
+
+type severitySink struct {
+	sink     auditrelay.EventSink
+	severity int
+}
+
+func (s severitySink) Append(ctx context.Context, events []auditrelay.Event) (int, int, error) {
+	for i := range events {
+		events[i].Severity = s.severity
+	}
+	return s.sink.Append(ctx, events)
 }
 
 func (r *Relay) buildOutputs() error {
@@ -218,8 +269,17 @@ func (r *Relay) Run(ctx context.Context) error {
 
 	loopCtx, stopLoops := context.WithCancel(context.Background())
 	defer stopLoops()
-	var wg sync.WaitGroup
-	loopErr := make(chan error, len(r.outputs))
+	pullCtx, stopPullers := context.WithCancel(ctx)
+	defer stopPullers()
+	var wg, pulling sync.WaitGroup
+	loopErr := make(chan error, len(r.outputs)+len(r.pullers))
+	for name, p := range r.pullers {
+		pulling.Go(func() {
+			if err := p.Run(pullCtx); err != nil {
+				loopErr <- fmt.Errorf("input %s: %w", name, err)
+			}
+		})
+	}
 	for _, o := range r.outputs {
 		if !o.cfg.Enabled {
 			continue
@@ -238,6 +298,8 @@ func (r *Relay) Run(ctx context.Context) error {
 	case err := <-loopErr:
 		runErr = err
 	}
+	stopPullers()
+	pulling.Wait()
 	r.shutdown(srv, stopLoops)
 	wg.Wait()
 	r.closeAll()

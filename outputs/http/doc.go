@@ -34,5 +34,5 @@
 // otherwise send every batch to dead letter until someone noticed.
 // Redirects are not followed. The Authorization value never appears in
 // logs, errors or /status, and neither does the URL's query string (see
-// outputs/internal/httpout).
+// internal/httpout).
 package http

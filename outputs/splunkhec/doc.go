@@ -60,5 +60,5 @@
 // Firehose; leave ack off there.
 //
 // The token travels only in the Authorization header: it never appears in
-// logs, errors or /status (see outputs/internal/httpout).
+// logs, errors or /status (see internal/httpout).
 package splunkhec

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay"
-	"github.com/auditrelay/auditrelay/outputs/internal/httpout"
+	"github.com/auditrelay/auditrelay/internal/httpout"
 )
 
 // Config is [outputs.NAME] with type = "splunkhec".

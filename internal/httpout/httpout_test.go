@@ -19,7 +19,7 @@ import (
 
 	"github.com/auditrelay/auditrelay"
 	"github.com/auditrelay/auditrelay/internal/golden"
-	"github.com/auditrelay/auditrelay/outputs/internal/httpout"
+	"github.com/auditrelay/auditrelay/internal/httpout"
 )
 
 var _ = golden.Update // accept go test ./... -update

@@ -1,5 +1,5 @@
 // Package httpout is the one place go-retryablehttp is configured: the
-// HTTP client every HTTP output (splunkhec, http) sends through.
+// HTTP client every HTTP output (splunkhec, http) and the kong_admin poller send through.
 //
 // Config holds the connection keys the outputs embed:
 //
