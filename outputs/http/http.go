@@ -28,7 +28,9 @@ type Config struct {
 	AuthorizationFile string `toml:"authorization_file"`
 	// Headers are extra request headers. Default none. They may not set
 	// Authorization, Content-Type, Content-Length or Host.
-	Headers map[string]string `toml:"headers"`
+	// Values are secrets (an API key often travels here, e.g. Datadog's
+	// DD-API-KEY): `check` and logs show them as [redacted].
+	Headers map[string]auditrelay.Secret `toml:"headers"`
 	// ContentType is the Content-Type header. Default application/json for
 	// format "json" (application/x-ndjson with framing "ndjson") and
 	// text/plain for "cef".
@@ -69,7 +71,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf(`"headers": %q is not a valid header name`, k))
 		case reserved(k):
 			errs = append(errs, fmt.Errorf(`"headers": %q is set by the output; use "authorization" or "content_type"`, k))
-		case strings.ContainsAny(c.Headers[k], "\r\n"):
+		case strings.ContainsAny(c.Headers[k].Reveal(), "\r\n"):
 			errs = append(errs, fmt.Errorf(`"headers": the value of %q holds a line break`, k))
 		}
 	}
@@ -139,7 +141,7 @@ func New(c Config, s auditrelay.OutputSettings) (*Output, error) {
 	}
 	header := http.Header{}
 	for k, v := range c.Headers {
-		header.Set(k, v)
+		header.Set(k, v.Reveal())
 	}
 	header.Set("Content-Type", contentType(c.ContentType, enc.Framing))
 	if c.Authorization.IsSet() {

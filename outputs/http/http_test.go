@@ -203,7 +203,7 @@ func TestFramings(t *testing.T) {
 			c := &collector{}
 			out := start(t, c, opts{cef: tc.cef, cfg: func(cfg *httpoutput.Config) {
 				cfg.Framing, cfg.ContentType = tc.framing, tc.contentType
-				cfg.Headers = map[string]string{"X-Source": "auditrelay", "dd-api-key": "k"}
+				cfg.Headers = map[string]auditrelay.Secret{"X-Source": auditrelay.NewSecret("auditrelay"), "dd-api-key": auditrelay.NewSecret("k")}
 			}})
 			evs := events(5)
 			if err := out.Write(context.Background(), evs); err != nil {
@@ -367,7 +367,7 @@ func TestValidate(t *testing.T) {
 	cfg := httpoutput.DefaultConfig()
 	cfg.URL = "http://collector"
 	cfg.Framing = "xml"
-	cfg.Headers = map[string]string{"Authorization": "x", "Bad Name": "y", "X-Ok": "a\nb"}
+	cfg.Headers = map[string]auditrelay.Secret{"Authorization": auditrelay.NewSecret("x"), "Bad Name": auditrelay.NewSecret("y"), "X-Ok": auditrelay.NewSecret("a\nb")}
 	err := cfg.Validate()
 	for _, want := range []string{"allow_http", `"framing"`, `"Authorization" is set by the output`, `"Bad Name"`, "line break"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -408,7 +408,7 @@ func TestSampleTOML(t *testing.T) {
 		if u := md.Undecoded(); len(u) > 0 {
 			t.Errorf("unknown keys %v", u)
 		}
-		if sec.Type != "http" || sec.Config.Headers["X-Source"] != "auditrelay" || !sec.Config.Authorization.IsSet() {
+		if sec.Type != "http" || sec.Config.Headers["X-Source"].Reveal() != "auditrelay" || !sec.Config.Authorization.IsSet() {
 			t.Errorf("%s: %+v", name, sec)
 		}
 		if err := sec.Config.Validate(); err != nil {
