@@ -210,6 +210,19 @@ func writeFile(t *testing.T, path, text string) string {
 // start runs the relay and waits until /readyz answers.
 func start(t *testing.T, addr string, args ...string) *relayProc {
 	t.Helper()
+	return startWith(t, addr, func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}, args...)
+}
+
+// startWith runs the relay and waits until ready reports true.
+func startWith(t *testing.T, addr string, ready func() bool, args ...string) *relayProc {
+	t.Helper()
 	p := &relayProc{addr: addr, stdout: &bytes.Buffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}
 	p.cmd = exec.Command(binary, args...)
 	p.cmd.Env = append(os.Environ(), "E2E_OPENFAAS_SECRET="+hmacSecret)
@@ -220,14 +233,7 @@ func start(t *testing.T, addr string, args ...string) *relayProc {
 	go func() { p.done <- p.cmd.Wait() }()
 	t.Cleanup(func() { _ = p.cmd.Process.Kill() })
 	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return p
-			}
-		}
+	for !ready() {
 		select {
 		case err := <-p.done:
 			t.Fatalf("relay exited before it was ready: %v\n%s", err, p.stderr.String())
@@ -238,6 +244,7 @@ func start(t *testing.T, addr string, args ...string) *relayProc {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	return p
 }
 
 // stop sends SIGTERM and waits for a clean exit.
