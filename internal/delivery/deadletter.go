@@ -86,10 +86,12 @@ func (d *DeadLetter) Write(output string, events []auditrelay.Event, de *auditre
 	return file.Close()
 }
 
-// Take reads every event dead-lettered for output and moves the file aside
-// (<output>.ndjson.replayed-<unix>), so a replay is not repeated. The
-// caller re-queues the events before calling done; done(false) puts the
-// file back.
+// Take reads every event dead-lettered for output. The caller re-queues the
+// events, then calls done: done(true) moves the file aside
+// (<output>.ndjson.replayed-<unix>) so a replay is not repeated, done(false)
+// leaves it in place. The file moves only after the re-queue, so a crash in
+// between re-queues the events twice (at-least-once) rather than strand them
+// in a file no command reads.
 func (d *DeadLetter) Take(output string) (events []auditrelay.Event, done func(ok bool) error, err error) {
 	path := d.Path(output)
 	f, err := os.Open(path)
@@ -113,14 +115,14 @@ func (d *DeadLetter) Take(output string) (events []auditrelay.Event, done func(o
 	if err := sc.Err(); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
-	aside := fmt.Sprintf("%s.replayed-%d", path, d.now().Unix())
-	if err := os.Rename(path, aside); err != nil {
-		return nil, nil, fmt.Errorf("dead letter: %w", err)
-	}
 	return events, func(ok bool) error {
-		if ok {
+		if !ok {
 			return nil
 		}
-		return os.Rename(aside, path)
+		aside := fmt.Sprintf("%s.replayed-%d", path, d.now().Unix())
+		if err := os.Rename(path, aside); err != nil {
+			return fmt.Errorf("dead letter: events re-queued, but moving %s aside failed (delete it by hand, or the next replay queues them again): %w", path, err)
+		}
+		return nil
 	}, nil
 }
