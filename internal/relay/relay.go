@@ -45,6 +45,7 @@ type Relay struct {
 	now     func() time.Time
 	spool   *spool.Spool
 	journal *journal.Journal
+	ids     *journal.IDLog
 	status  *status.Registry
 	metrics *metrics.Registry
 	ingest  *ingest.Server
@@ -83,7 +84,12 @@ func Open(cfg *conf.Config, logger *slog.Logger) (*Relay, error) {
 
 func (r *Relay) build() error {
 	window := dedup.New(r.cfg.Relay.DedupMaxEntries, r.cfg.Relay.DedupWindow.D())
-	r.journal = journal.New(r.spool, window)
+	ids, err := journal.OpenIDLog(filepath.Join(r.cfg.Relay.DataDir, "dedup"), r.cfg.Relay.DedupMaxEntries/2)
+	if err != nil {
+		return err
+	}
+	r.ids = ids
+	r.journal = journal.New(r.spool, window, ids)
 	restored, err := r.journal.Rebuild(r.now())
 	if err != nil {
 		return fmt.Errorf("rebuild dedup window from the spool: %w", err)
@@ -369,6 +375,11 @@ func (r *Relay) closeAll() {
 			r.logger.Warn("close output", "output", o.cfg.Name, "err", err)
 		}
 	}
+	if r.ids != nil {
+		if err := r.ids.Close(); err != nil {
+			r.logger.Warn("close dedup id log", "err", err)
+		}
+	}
 	if r.spool != nil {
 		if err := r.spool.Close(); err != nil {
 			r.logger.Error("close spool", "err", err)
@@ -394,15 +405,21 @@ func OpenJournal(cfg *conf.Config, logger *slog.Logger) (*journal.Journal, *deli
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("open spool in %s (stop the running relay first): %w", cfg.Relay.DataDir, err)
 	}
-	j := journal.New(sp, dedup.New(cfg.Relay.DedupMaxEntries, cfg.Relay.DedupWindow.D()))
-	if _, err := j.Rebuild(time.Now()); err != nil {
-		sp.Close()
-		return nil, nil, nil, err
-	}
-	dl, err := delivery.OpenDeadLetter(filepath.Join(cfg.Relay.DataDir, "deadletter"), time.Now)
+	ids, err := journal.OpenIDLog(filepath.Join(cfg.Relay.DataDir, "dedup"), cfg.Relay.DedupMaxEntries/2)
 	if err != nil {
 		sp.Close()
 		return nil, nil, nil, err
 	}
-	return j, dl, sp.Close, nil
+	closeAll := func() error { return errors.Join(ids.Close(), sp.Close()) }
+	j := journal.New(sp, dedup.New(cfg.Relay.DedupMaxEntries, cfg.Relay.DedupWindow.D()), ids)
+	if _, err := j.Rebuild(time.Now()); err != nil {
+		closeAll()
+		return nil, nil, nil, err
+	}
+	dl, err := delivery.OpenDeadLetter(filepath.Join(cfg.Relay.DataDir, "deadletter"), time.Now)
+	if err != nil {
+		closeAll()
+		return nil, nil, nil, err
+	}
+	return j, dl, closeAll, nil
 }
