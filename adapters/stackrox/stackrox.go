@@ -42,8 +42,19 @@ func New(c Config) (*Adapter, error) {
 // {"headers":…,"data":{…}}, or a JSON array of either. Alert, network-policy
 // and test messages are counted in Parsed.Ignored. A malformed message
 // rejects the whole body, naming it ("message 2: audit.time: …").
+//
+// The bodies Central sends take a one-pass path (parseFast); anything else,
+// errors included, the general path below, with the same results.
 func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, error) {
-	trimmed := bytes.TrimSpace(body)
+	if out, ok := parseFast(body, meta); ok {
+		return out, nil
+	}
+	return parseGeneral(body, meta)
+}
+
+// parseGeneral is Parse through encoding/json, for every body.
+func parseGeneral(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, error) {
+	trimmed := trimJSONSpace(body)
 	if len(trimmed) == 0 {
 		return auditrelay.Parsed{}, errors.New(`body is empty: StackRox's generic webhook sends a JSON object {"audit":{…}}`)
 	}
@@ -79,7 +90,7 @@ type parser struct {
 
 // message parses the n-th message of the body (counted from 1).
 func (p *parser) message(n int, raw []byte) error {
-	if t := bytes.TrimSpace(raw); t[0] != '{' {
+	if t := trimJSONSpace(raw); t[0] != '{' {
 		return fmt.Errorf("message %d: want a JSON object, got %s", n, jsonKind(t[0]))
 	}
 	path := "audit"
@@ -122,12 +133,12 @@ func (p *parser) message(n int, raw []byte) error {
 // over, when the body has another shape: json.Compact fails on anything
 // but one JSON value.
 func (p *parser) bareAudit(raw []byte) bool {
-	rest, ok := bytes.CutPrefix(bytes.TrimSpace(raw), []byte(`{"audit":`))
+	rest, ok := bytes.CutPrefix(trimJSONSpace(raw), []byte(`{"audit":`))
 	if !ok {
 		return false
 	}
-	rest, ok = bytes.CutSuffix(bytes.TrimSpace(rest), []byte{'}'})
-	rest = bytes.TrimSpace(rest)
+	rest, ok = bytes.CutSuffix(trimJSONSpace(rest), []byte{'}'})
+	rest = trimJSONSpace(rest)
 	if !ok || len(rest) == 0 || rest[0] != '{' {
 		return false
 	}
@@ -225,3 +236,7 @@ func jsonKind(c byte) string {
 	}
 	return "number"
 }
+
+// trimJSONSpace trims JSON's whitespace (RFC 8259: space, tab, CR, LF) and
+// nothing else: a non-breaking space next to a value is invalid JSON.
+func trimJSONSpace(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
