@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/auditrelay/auditrelay"
+	"github.com/auditrelay/auditrelay/adapters/internal/jsonscan"
 	"github.com/auditrelay/auditrelay/adapters/internal/pathres"
 )
 
@@ -122,7 +123,7 @@ func decodeBody(body []byte) ([]json.RawMessage, error) {
 	case '[':
 		var records []json.RawMessage
 		if err := json.Unmarshal(trimmed, &records); err != nil {
-			return nil, fmt.Errorf("body: %w", describe(err))
+			return nil, fmt.Errorf("body: %w", jsonscan.Describe(err))
 		}
 		return records, nil
 	case '{':
@@ -135,37 +136,5 @@ func decodeBody(body []byte) ([]json.RawMessage, error) {
 		}
 		return []json.RawMessage{trimmed}, nil
 	}
-	return nil, fmt.Errorf("body is JSON %s, not an object or array: %s", jsonKind(trimmed[0]), shapes)
-}
-
-// describe rewrites encoding/json's errors into "field: what was wrong".
-func describe(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		if te.Field == "" {
-			return fmt.Errorf("got JSON %s, want %s", te.Value, te.Type)
-		}
-		return fmt.Errorf("%s: got JSON %s, want %s", te.Field, te.Value, te.Type)
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Errorf("invalid JSON at byte %d: %w", se.Offset, err)
-	}
-	return err
-}
-
-func jsonKind(c byte) string {
-	switch c {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "number"
+	return nil, fmt.Errorf("body is JSON %s, not an object or array: %s", jsonscan.KindOf(trimmed[0]).String(), shapes)
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/auditrelay/auditrelay/adapters/internal/jsonscan"
 )
 
 // Page is one answer of the Admin API's GET /audit/requests or
@@ -60,7 +62,7 @@ func decodePage(body []byte) (p Page, ok bool, err error) {
 		return decodeOddPage(body)
 	}
 	if err != nil {
-		return Page{}, false, describe(err)
+		return Page{}, false, jsonscan.Describe(err)
 	}
 	if wire.Data == nil && !hasData(body) {
 		return Page{}, false, nil
@@ -77,10 +79,10 @@ func decodeOddPage(body []byte) (Page, bool, error) {
 		Offset json.RawMessage `json:"offset"`
 	}
 	if err := json.Unmarshal(body, &wire); err != nil {
-		return Page{}, true, describe(err)
+		return Page{}, true, jsonscan.Describe(err)
 	}
 	if d := bytes.TrimSpace(wire.Data); d[0] != '{' || !isEmptyObject(d) {
-		return Page{}, true, fmt.Errorf("data: got JSON %s, want an array of records", jsonKind(d[0]))
+		return Page{}, true, fmt.Errorf("data: got JSON %s, want an array of records", jsonscan.KindOf(d[0]).String())
 	}
 	return finishPage(nil, wire.Next, wire.Offset)
 }
@@ -122,7 +124,7 @@ func optString(raw json.RawMessage, field string) (*string, error) {
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		return nil, fmt.Errorf("%s: got JSON %s, want a string or null", field, jsonKind(raw[0]))
+		return nil, fmt.Errorf("%s: got JSON %s, want a string or null", field, jsonscan.KindOf(raw[0]).String())
 	}
 	return &s, nil
 }
@@ -140,7 +142,7 @@ func RecordKey(raw []byte) (id string, ts int64, err error) {
 		RequestTimestamp json.RawMessage `json:"request_timestamp"`
 	}
 	if err := json.Unmarshal(raw, &k); err != nil {
-		return "", 0, fmt.Errorf("record key: %w", describe(err))
+		return "", 0, fmt.Errorf("record key: %w", jsonscan.Describe(err))
 	}
 	id = k.RequestID
 	if k.DaoName != "" || k.Operation != "" {

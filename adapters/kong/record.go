@@ -6,11 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/auditrelay/auditrelay"
+	"github.com/auditrelay/auditrelay/adapters/internal/jsonscan"
 )
 
 // record holds the fields of both record kinds that the mapping reads;
@@ -43,10 +43,10 @@ func (r *record) isRequest() bool { return r.Method != "" || r.Path != "" || r.R
 
 func decodeRecord(raw json.RawMessage, r *record) error {
 	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
-		return fmt.Errorf("want a JSON object (an audit record), got %s", jsonKind(t[0]))
+		return fmt.Errorf("want a JSON object (an audit record), got %s", jsonscan.KindOf(t[0]).String())
 	}
 	if err := json.Unmarshal(raw, r); err != nil {
-		return describe(err)
+		return jsonscan.Describe(err)
 	}
 	return nil
 }
@@ -235,7 +235,7 @@ func (e entity) changedAt() time.Time {
 		if len(raw) == 0 || raw[0] < '0' || raw[0] > '9' {
 			continue
 		}
-		sec, nsec, err := splitNumber(string(raw))
+		sec, nsec, err := jsonscan.SplitDecimal(string(raw))
 		if err != nil || sec <= 0 {
 			continue
 		}
@@ -260,45 +260,14 @@ func epoch(raw json.RawMessage, field string) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if c := raw[0]; c != '-' && (c < '0' || c > '9') {
-		return time.Time{}, fmt.Errorf("%s: got JSON %s, want epoch seconds (a number)", field, jsonKind(c))
+		return time.Time{}, fmt.Errorf("%s: got JSON %s, want epoch seconds (a number)", field, jsonscan.KindOf(c).String())
 	}
 	if raw[0] == '-' {
 		return time.Time{}, fmt.Errorf("%s: %s is not an epoch time in seconds", field, raw)
 	}
-	sec, nsec, err := splitNumber(string(raw))
+	sec, nsec, err := jsonscan.SplitDecimal(string(raw))
 	if err != nil || sec < 0 || sec > maxEpoch {
 		return time.Time{}, fmt.Errorf("%s: %s is not an epoch time in seconds", field, raw)
 	}
 	return time.Unix(sec, nsec).UTC(), nil
-}
-
-// splitNumber splits a JSON number into whole and nanosecond parts without
-// going through float64 where it has no exponent.
-func splitNumber(s string) (sec, nsec int64, err error) {
-	if strings.ContainsAny(s, "eE") {
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || f < 0 || f > 1e15 {
-			return 0, 0, errors.New("out of range")
-		}
-		sec = int64(f)
-		return sec, int64((f - float64(sec)) * 1e9), nil
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	if sec, err = strconv.ParseInt(whole, 10, 64); err != nil {
-		return 0, 0, err
-	}
-	if len(frac) > 9 {
-		frac = frac[:9]
-	}
-	if frac != "" {
-		n, err := strconv.ParseInt(frac, 10, 64)
-		if err != nil {
-			return 0, 0, err
-		}
-		for i := len(frac); i < 9; i++ {
-			n *= 10
-		}
-		nsec = n
-	}
-	return sec, nsec, nil
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay"
+	"github.com/auditrelay/auditrelay/adapters/internal/jsonscan"
 )
 
 // Sources this adapter maps field by field; any other source is mapped as
@@ -225,7 +226,7 @@ func (e *entity) UnmarshalJSON(b []byte) error {
 		return nil
 	case '{':
 	default:
-		e.bad = jsonKind(b[0])
+		e.bad = jsonscan.KindOf(b[0]).String()
 		return nil
 	}
 	type plain entity
@@ -273,7 +274,7 @@ func (e entity) changedAt() time.Time {
 		if len(raw) == 0 || raw[0] < '0' || raw[0] > '9' {
 			continue
 		}
-		sec, nsec, err := splitNumber(string(raw))
+		sec, nsec, err := jsonscan.SplitDecimal(string(raw))
 		if err != nil || sec <= 0 {
 			continue
 		}
@@ -286,35 +287,4 @@ func (e entity) changedAt() time.Time {
 		return time.Unix(sec, nsec).UTC()
 	}
 	return time.Time{}
-}
-
-// splitNumber splits a JSON number into whole and nanosecond parts without
-// going through float64 where it has no exponent.
-func splitNumber(s string) (sec, nsec int64, err error) {
-	if strings.ContainsAny(s, "eE") {
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || f < 0 || f > 1e15 {
-			return 0, 0, errors.New("out of range")
-		}
-		sec = int64(f)
-		return sec, int64((f - float64(sec)) * 1e9), nil
-	}
-	whole, frac, _ := strings.Cut(s, ".")
-	if sec, err = strconv.ParseInt(whole, 10, 64); err != nil {
-		return 0, 0, err
-	}
-	if len(frac) > 9 {
-		frac = frac[:9]
-	}
-	if frac != "" {
-		n, err := strconv.ParseInt(frac, 10, 64)
-		if err != nil {
-			return 0, 0, err
-		}
-		for i := len(frac); i < 9; i++ {
-			n *= 10
-		}
-		nsec = n
-	}
-	return sec, nsec, nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/auditrelay/auditrelay"
+	"github.com/auditrelay/auditrelay/adapters/internal/jsonscan"
 )
 
 // Kind is the adapter's name, its events' source.kind.
@@ -82,11 +83,11 @@ func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, e
 		return auditrelay.Parsed{}, errors.New("body is empty: Kong's webhook handler sends one JSON object per event")
 	}
 	if trimmed[0] != '{' {
-		return auditrelay.Parsed{}, fmt.Errorf("body is JSON %s, not an object: Kong's webhook handler sends one JSON object per event", jsonKind(trimmed[0]))
+		return auditrelay.Parsed{}, fmt.Errorf("body is JSON %s, not an object: Kong's webhook handler sends one JSON object per event", jsonscan.KindOf(trimmed[0]).String())
 	}
 	var h hook
 	if err := json.Unmarshal(trimmed, &h); err != nil {
-		return auditrelay.Parsed{}, fmt.Errorf("body: %w", describe(err))
+		return auditrelay.Parsed{}, fmt.Errorf("body: %w", jsonscan.Describe(err))
 	}
 	if err := h.check(); err != nil {
 		return auditrelay.Parsed{}, err
@@ -101,7 +102,7 @@ func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, e
 	var compact bytes.Buffer
 	compact.Grow(len(trimmed))
 	if err := json.Compact(&compact, trimmed); err != nil {
-		return auditrelay.Parsed{}, fmt.Errorf("body: %w", describe(err))
+		return auditrelay.Parsed{}, fmt.Errorf("body: %w", jsonscan.Describe(err))
 	}
 	e.ID = auditrelay.ContentID(Kind, compact.Bytes())
 	e.ReceivedAt = meta.ReceivedAt
@@ -110,33 +111,4 @@ func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, e
 		e.Raw = compact.Bytes()
 	}
 	return auditrelay.Parsed{Events: []auditrelay.Event{e}}, nil
-}
-
-// describe rewrites encoding/json's errors into "field: what was wrong".
-func describe(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Errorf("%s: got JSON %s, want %s", te.Field, te.Value, te.Type)
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Errorf("invalid JSON at byte %d: %w", se.Offset, err)
-	}
-	return err
-}
-
-func jsonKind(c byte) string {
-	switch c {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "number"
 }

@@ -91,19 +91,3 @@ func (a *Adapter) Verify(body []byte, h http.Header) error {
 	}
 	return nil
 }
-
-func jsonKind(c byte) string {
-	switch c {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "number"
-}

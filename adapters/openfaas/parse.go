@@ -32,7 +32,7 @@ func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, e
 		return auditrelay.Parsed{}, errors.New("body is empty: OpenFaaS sends a JSON array of api_access events")
 	}
 	if trimmed[0] != '[' {
-		return auditrelay.Parsed{}, fmt.Errorf("body is JSON %s, not an array: OpenFaaS sends a JSON array of api_access events", jsonKind(trimmed[0]))
+		return auditrelay.Parsed{}, fmt.Errorf("body is JSON %s, not an array: OpenFaaS sends a JSON array of api_access events", jsonscan.KindOf(trimmed[0]).String())
 	}
 	r := jsonscan.NewReader(trimmed)
 	if t := meta.Header.Get("X-Openfaas-Event"); t != "" && t != "api_access" {
@@ -132,7 +132,7 @@ func (p *parser) element() error {
 	start := r.Pos()
 	if k != jsonscan.Object {
 		r.Skip()
-		return fmt.Errorf("want a JSON object, got %s", jsonKind(p.body[start]))
+		return fmt.Errorf("want a JSON object, got %s", jsonscan.KindOf(p.body[start]).String())
 	}
 	spaces := r.Spaces()
 	e := &p.src

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/auditrelay/auditrelay"
+	"github.com/auditrelay/auditrelay/adapters/internal/jsonscan"
 )
 
 type refEvent struct {
@@ -80,7 +81,7 @@ func refDecodeArray(body []byte, elems *[]json.RawMessage) error {
 		return errors.New("body is empty: OpenFaaS sends a JSON array of api_access events")
 	}
 	if trimmed[0] != '[' {
-		return fmt.Errorf("body is JSON %s, not an array: OpenFaaS sends a JSON array of api_access events", jsonKind(trimmed[0]))
+		return fmt.Errorf("body is JSON %s, not an array: OpenFaaS sends a JSON array of api_access events", jsonscan.KindOf(trimmed[0]).String())
 	}
 	if err := json.Unmarshal(trimmed, elems); err != nil {
 		return fmt.Errorf("body: %w", refDescribe(err))
@@ -90,7 +91,7 @@ func refDecodeArray(body []byte, elems *[]json.RawMessage) error {
 
 func refDecodeEvent(raw json.RawMessage, src *refEvent) error {
 	if t := bytes.TrimSpace(raw); len(t) == 0 || t[0] != '{' {
-		return fmt.Errorf("want a JSON object, got %s", jsonKind(t[0]))
+		return fmt.Errorf("want a JSON object, got %s", jsonscan.KindOf(t[0]).String())
 	}
 	if err := json.Unmarshal(raw, src); err != nil {
 		return refDescribe(err)

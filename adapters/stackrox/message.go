@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/auditrelay/auditrelay/adapters/internal/jsonscan"
 )
 
 // message is v1.Audit.Message as protojson writes it: lowerCamelCase keys,
@@ -73,7 +75,7 @@ func (ts *timestamp) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	if b[0] != '"' {
-		return fmt.Errorf("time: got JSON %s, want an RFC 3339 string", jsonKind(b[0]))
+		return fmt.Errorf("time: got JSON %s, want an RFC 3339 string", jsonscan.KindOf(b[0]).String())
 	}
 	s, err := unquote(b)
 	if err != nil {
@@ -141,7 +143,7 @@ func enum(field string, names []string, b []byte) (string, error) {
 		}
 		return string(b), nil
 	}
-	return "", fmt.Errorf("%s: got JSON %s, want a name such as %q", field, jsonKind(b[0]), names[1])
+	return "", fmt.Errorf("%s: got JSON %s, want a name such as %q", field, jsonscan.KindOf(b[0]).String(), names[1])
 }
 
 // addrList is X-Forwarded-For: a string (comma-separated) or a list of
@@ -172,7 +174,7 @@ func (v *addrList) UnmarshalJSON(b []byte) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("xForwardedFor: got JSON %s, want a string or a list of strings", jsonKind(b[0]))
+	return fmt.Errorf("xForwardedFor: got JSON %s, want a string or a list of strings", jsonscan.KindOf(b[0]).String())
 }
 
 func firstAddr(s string) string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/auditrelay/auditrelay"
+	"github.com/auditrelay/auditrelay/adapters/internal/jsonscan"
 )
 
 // Kind is the adapter's name, its events' source.kind.
@@ -67,7 +68,7 @@ func parseGeneral(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, error) 
 	case '[':
 		var elems []json.RawMessage
 		if err := json.Unmarshal(body, &elems); err != nil {
-			return auditrelay.Parsed{}, fmt.Errorf("body: %w", describe(err))
+			return auditrelay.Parsed{}, fmt.Errorf("body: %w", jsonscan.Describe(err))
 		}
 		p.out.Events = make([]auditrelay.Event, 0, len(elems))
 		for i, raw := range elems {
@@ -76,7 +77,7 @@ func parseGeneral(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, error) 
 			}
 		}
 	default:
-		return auditrelay.Parsed{}, fmt.Errorf(`body is JSON %s, not an object or array: StackRox's generic webhook sends {"audit":{…}}`, jsonKind(trimmed[0]))
+		return auditrelay.Parsed{}, fmt.Errorf(`body is JSON %s, not an object or array: StackRox's generic webhook sends {"audit":{…}}`, jsonscan.KindOf(trimmed[0]).String())
 	}
 	return p.out, nil
 }
@@ -91,7 +92,7 @@ type parser struct {
 // message parses the n-th message of the body (counted from 1).
 func (p *parser) message(n int, raw []byte) error {
 	if t := trimJSONSpace(raw); t[0] != '{' {
-		return fmt.Errorf("message %d: want a JSON object, got %s", n, jsonKind(t[0]))
+		return fmt.Errorf("message %d: want a JSON object, got %s", n, jsonscan.KindOf(t[0]).String())
 	}
 	path := "audit"
 	if !p.bareAudit(raw) {
@@ -110,12 +111,12 @@ func (p *parser) message(n int, raw []byte) error {
 		path = at
 		p.compact.Reset()
 		if err := json.Compact(&p.compact, audit); err != nil {
-			return fmt.Errorf("message %d: %s: %w", n, path, describe(err))
+			return fmt.Errorf("message %d: %s: %w", n, path, jsonscan.Describe(err))
 		}
 	}
 	var m message
 	if err := json.Unmarshal(p.compact.Bytes(), &m); err != nil {
-		return fmt.Errorf("message %d: %s.%w", n, path, describe(err))
+		return fmt.Errorf("message %d: %s.%w", n, path, jsonscan.Describe(err))
 	}
 	e := normalize(&m, p.compact.Bytes())
 	e.ReceivedAt = p.meta.ReceivedAt
@@ -163,7 +164,7 @@ type envelope struct {
 func unwrap(raw []byte) (audit []byte, path string, err error) {
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
-		return nil, "", describe(err)
+		return nil, "", jsonscan.Describe(err)
 	}
 	switch {
 	case isObject(env.Audit):
@@ -174,7 +175,7 @@ func unwrap(raw []byte) (audit []byte, path string, err error) {
 		// The receiver record {"headers":…,"data":<the body>}.
 		var inner envelope
 		if err := json.Unmarshal(env.Data, &inner); err != nil {
-			return nil, "", fmt.Errorf("data: %w", describe(err))
+			return nil, "", fmt.Errorf("data: %w", jsonscan.Describe(err))
 		}
 		switch {
 		case isObject(inner.Audit):
@@ -182,11 +183,11 @@ func unwrap(raw []byte) (audit []byte, path string, err error) {
 		case isObject(inner.Alert), isObject(inner.NetworkPolicy):
 			return nil, "", nil
 		case present(inner.Audit):
-			return nil, "", fmt.Errorf("data.audit: got JSON %s, want object", jsonKind(inner.Audit[0]))
+			return nil, "", fmt.Errorf("data.audit: got JSON %s, want object", jsonscan.KindOf(inner.Audit[0]).String())
 		}
 		return nil, "", errors.New(`data has no "audit", "alert" or "networkpolicy" object: StackRox's generic webhook sends {"audit":{…}}`)
 	case present(env.Audit):
-		return nil, "", fmt.Errorf("audit: got JSON %s, want object", jsonKind(env.Audit[0]))
+		return nil, "", fmt.Errorf("audit: got JSON %s, want object", jsonscan.KindOf(env.Audit[0]).String())
 	}
 	return nil, "", errors.New(`no "audit", "alert" or "networkpolicy" object: StackRox's generic webhook sends {"audit":{…}}`)
 }
@@ -194,48 +195,6 @@ func unwrap(raw []byte) (audit []byte, path string, err error) {
 func isObject(raw json.RawMessage) bool { return len(raw) > 0 && raw[0] == '{' }
 
 func present(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
-
-// describe rewrites encoding/json's errors into "field: what was wrong".
-func describe(err error) error {
-	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) {
-		return fmt.Errorf("%s: got JSON %s, want %s", te.Field, te.Value, goType(te))
-	}
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		return fmt.Errorf("invalid JSON at byte %d: %w", se.Offset, err)
-	}
-	return err
-}
-
-// goType names the JSON shape a Go type stands for.
-func goType(te *json.UnmarshalTypeError) string {
-	switch te.Type.Kind().String() {
-	case "string":
-		return "string"
-	case "slice":
-		return "array"
-	case "struct", "ptr", "map":
-		return "object"
-	}
-	return te.Type.String()
-}
-
-func jsonKind(c byte) string {
-	switch c {
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case '"':
-		return "string"
-	case 't', 'f':
-		return "boolean"
-	case 'n':
-		return "null"
-	}
-	return "number"
-}
 
 // trimJSONSpace trims JSON's whitespace (RFC 8259: space, tab, CR, LF) and
 // nothing else: a non-breaking space next to a value is invalid JSON.
