@@ -2,6 +2,7 @@ package kong
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -110,7 +111,7 @@ func (a *Adapter) object(r *record) (auditrelay.Event, error) {
 		Action: auditrelay.Action{Name: r.Operation, Verb: verb},
 		Resource: auditrelay.Resource{
 			Type:      r.DaoName,
-			ID:        cmpOr(r.EntityKey, ent.id()),
+			ID:        cmp.Or(r.EntityKey, ent.id()),
 			Name:      ent.name(),
 			Namespace: ent.str(ent.WsID),
 		},
@@ -120,13 +121,6 @@ func (a *Adapter) object(r *record) (auditrelay.Event, error) {
 	}
 	e.Score(false)
 	return e, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func actorOf(id, name string) auditrelay.Actor {
@@ -187,7 +181,7 @@ func payloadName(payload string) string {
 	if err != nil {
 		return ""
 	}
-	return cmpOr(q.Get("name"), q.Get("username"))
+	return cmp.Or(q.Get("name"), q.Get("username"))
 }
 
 // entity is the part of a Kong entity (object record entity, event-hook
@@ -224,14 +218,18 @@ func (entity) str(raw json.RawMessage) string {
 }
 
 func (e entity) id() string   { return e.str(e.ID) }
-func (e entity) name() string { return cmpOr(e.str(e.Name), e.str(e.Username)) }
+func (e entity) name() string { return cmp.Or(e.str(e.Name), e.str(e.Username)) }
 
-// changedAt is the entity's updated_at, else its created_at; zero when it
-// has neither or they are not epoch times. A value at or above 10^11 (year
-// 5138 in seconds) is taken as milliseconds, as Kong 0.x entities carry
-// them; Kong 1.x+ uses seconds, with a millisecond fraction on targets.
-func (e entity) changedAt() time.Time {
-	for _, raw := range []json.RawMessage{e.UpdatedAt, e.CreatedAt} {
+// changedAt is the entity's updated_at, else its created_at.
+func (e entity) changedAt() time.Time { return EntityTime(e.UpdatedAt, e.CreatedAt) }
+
+// EntityTime reads the first of raws that is an epoch time, as Kong writes
+// an entity's updated_at and created_at: seconds, with a millisecond
+// fraction on targets; a value at or above 10^11 (year 5138 in seconds) is
+// taken as milliseconds, as Kong 0.x entities carry them. Zero when none is
+// usable.
+func EntityTime(raws ...json.RawMessage) time.Time {
+	for _, raw := range raws {
 		if len(raw) == 0 || raw[0] < '0' || raw[0] > '9' {
 			continue
 		}

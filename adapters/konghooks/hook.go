@@ -1,6 +1,7 @@
 package konghooks
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/auditrelay/auditrelay"
 	"github.com/auditrelay/auditrelay/adapters/internal/jsonscan"
+	"github.com/auditrelay/auditrelay/adapters/kong"
 )
 
 // Sources this adapter maps field by field; any other source is mapped as
@@ -83,11 +85,11 @@ func crud(h *hook) auditrelay.Event {
 	typ := h.Schema
 	if h.Source == sourceDAOCRUD {
 		// dao:crud events are named by operation: create, update, delete.
-		op = cmpOr(op, h.Event)
+		op = cmp.Or(op, h.Event)
 	} else {
 		// crud events are named by schema: consumers or consumers:create.
 		name, suffix, _ := strings.Cut(h.Event, ":")
-		op, typ = cmpOr(op, suffix), cmpOr(typ, name)
+		op, typ = cmp.Or(op, suffix), cmp.Or(typ, name)
 	}
 	verb := verbOfOperation(op)
 	e := auditrelay.Event{
@@ -95,9 +97,9 @@ func crud(h *hook) auditrelay.Event {
 		Action: auditrelay.Action{Name: op, Verb: verb},
 		Resource: auditrelay.Resource{
 			Type:      typ,
-			ID:        cmpOr(ent.str(ent.ID), old.str(old.ID)),
-			Name:      cmpOr(ent.name(), old.name()),
-			Namespace: cmpOr(ent.str(ent.WsID), old.str(old.WsID)),
+			ID:        cmp.Or(ent.str(ent.ID), old.str(old.ID)),
+			Name:      cmp.Or(ent.name(), old.name()),
+			Namespace: cmp.Or(ent.str(ent.WsID), old.str(old.WsID)),
 		},
 		Outcome: auditrelay.Outcome{Result: auditrelay.ResultSuccess},
 	}
@@ -110,7 +112,7 @@ func crud(h *hook) auditrelay.Event {
 // balancer maps a balancer health event: a target of an upstream changed
 // health, as Kong's health checker saw it.
 func balancer(h *hook) auditrelay.Event {
-	host := cmpOr(h.Hostname, h.IP)
+	host := cmp.Or(h.Hostname, h.IP)
 	target := host
 	if h.Port > 0 {
 		target = net.JoinHostPort(host, strconv.Itoa(h.Port))
@@ -124,11 +126,11 @@ func balancer(h *hook) auditrelay.Event {
 	}
 	return auditrelay.Event{
 		Actor:    auditrelay.Actor{Type: auditrelay.ActorService},
-		Action:   auditrelay.Action{Name: cmpOr(h.Event, "health"), Verb: auditrelay.VerbOther},
+		Action:   auditrelay.Action{Name: cmp.Or(h.Event, "health"), Verb: auditrelay.VerbOther},
 		Resource: auditrelay.Resource{Type: "upstreams", ID: h.UpstreamID},
 		Outcome: auditrelay.Outcome{
 			Result: result,
-			Reason: strings.TrimSpace(fmt.Sprintf("target %s is %s", target, cmpOr(h.Health, "of unknown health"))),
+			Reason: strings.TrimSpace(fmt.Sprintf("target %s is %s", target, cmp.Or(h.Health, "of unknown health"))),
 		},
 	}
 }
@@ -139,7 +141,7 @@ func rateLimit(h *hook) auditrelay.Event {
 	consumer, svc := &h.Consumer, &h.Service
 	e := auditrelay.Event{
 		Actor:   auditrelay.Actor{Type: auditrelay.ActorAnonymous},
-		Action:  auditrelay.Action{Name: cmpOr(h.Event, "rate-limit-exceeded"), Verb: auditrelay.VerbOther},
+		Action:  auditrelay.Action{Name: cmp.Or(h.Event, "rate-limit-exceeded"), Verb: auditrelay.VerbOther},
 		Request: auditrelay.Request{ClientIP: h.IP},
 		Outcome: auditrelay.Outcome{
 			Result:     auditrelay.ResultFailure,
@@ -181,13 +183,6 @@ func scalar(raw json.RawMessage) string {
 		return string(raw)
 	}
 	return "?"
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func verbOfOperation(op string) string {
@@ -261,30 +256,7 @@ func (entity) str(raw json.RawMessage) string {
 	return s
 }
 
-func (e entity) name() string { return cmpOr(e.str(e.Name), e.str(e.Username)) }
+func (e entity) name() string { return cmp.Or(e.str(e.Name), e.str(e.Username)) }
 
-// maxEpoch is 9999-12-31T23:59:59Z, the last second RFC 3339 can write.
-const maxEpoch = 253402300799
-
-// changedAt is the entity's updated_at, else its created_at, in epoch
-// seconds (a millisecond fraction kept, as targets carry it); a value at
-// or above 10^11 is taken as milliseconds. Zero when neither is usable.
-func (e entity) changedAt() time.Time {
-	for _, raw := range []json.RawMessage{e.UpdatedAt, e.CreatedAt} {
-		if len(raw) == 0 || raw[0] < '0' || raw[0] > '9' {
-			continue
-		}
-		sec, nsec, err := jsonscan.SplitDecimal(string(raw))
-		if err != nil || sec <= 0 {
-			continue
-		}
-		if sec >= 100_000_000_000 {
-			sec, nsec = sec/1000, (sec%1000)*int64(time.Millisecond)+nsec/1000
-		}
-		if sec > maxEpoch {
-			continue
-		}
-		return time.Unix(sec, nsec).UTC()
-	}
-	return time.Time{}
-}
+// changedAt is the entity's updated_at, else its created_at.
+func (e entity) changedAt() time.Time { return kong.EntityTime(e.UpdatedAt, e.CreatedAt) }
