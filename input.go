@@ -36,6 +36,9 @@ type PullSettings struct {
 	Observe func(Attempt)
 	// Count is told of the events of each fetch.
 	Count func(accepted, duplicates, ignored, rejected int)
+	// Reject keeps a record the input could not use, with the reason,
+	// under data_dir/rejected/ for replay.
+	Reject func(entry []byte, reason string)
 	// Now is the clock.
 	Now func() time.Time
 }

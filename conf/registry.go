@@ -7,6 +7,7 @@ import (
 
 	"github.com/auditrelay/auditrelay"
 	"github.com/auditrelay/auditrelay/adapters/kong"
+	"github.com/auditrelay/auditrelay/adapters/kongadmin"
 	"github.com/auditrelay/auditrelay/adapters/konghooks"
 	"github.com/auditrelay/auditrelay/adapters/konnect"
 	"github.com/auditrelay/auditrelay/adapters/lines"
@@ -31,6 +32,8 @@ func Adapters() map[string]AdapterEntry {
 		// Konnect retries 429 and 5xx, and drops a batch on any other 4xx.
 		"konnect": adapter(konnect.DefaultConfig, konnect.New).refusing(auditrelay.RefuseTooManyRequests),
 		"lines":   adapter(lines.DefaultConfig, lines.New),
+		// Polls the Kong Admin API's audit endpoints.
+		"kong_admin": pullInput(kongadmin.DefaultConfig, kongadmin.New),
 	}
 }
 

@@ -93,11 +93,15 @@ type Options struct {
 	RetryStatus func(code int) bool
 	// Now is the clock for Attempt.At; nil means time.Now.
 	Now func() time.Time
+	// MaxResponseBytes is how much of an answer's body Do keeps; 0 means
+	// DefaultMaxResponseBytes, enough to classify an output's answer. A
+	// client that reads data (the kong_admin poller) sets more.
+	MaxResponseBytes int
 }
 
-// MaxResponseBytes is how much of an answer's body Do keeps for
-// classification.
-const MaxResponseBytes = 64 << 10
+// DefaultMaxResponseBytes is how much of an answer's body Do keeps for
+// classification unless Options says otherwise.
+const DefaultMaxResponseBytes = 64 << 10
 
 // Client sends requests with the shared retry policy. It is safe for
 // concurrent use.
@@ -107,6 +111,7 @@ type Client struct {
 	observe func(auditrelay.Attempt)
 	extra   func(int) bool
 	now     func() time.Time
+	limit   int
 }
 
 // New builds a client: it reads the CA file, so it does I/O.
@@ -129,7 +134,10 @@ func New(c Config, o Options) (*Client, error) {
 		// the Authorization header.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	cl := &Client{log: o.Logger, observe: o.Observe, extra: o.RetryStatus, now: o.Now}
+	cl := &Client{log: o.Logger, observe: o.Observe, extra: o.RetryStatus, now: o.Now, limit: o.MaxResponseBytes}
+	if cl.limit <= 0 {
+		cl.limit = DefaultMaxResponseBytes
+	}
 	if cl.log == nil {
 		cl.log = slog.New(slog.DiscardHandler)
 	}
@@ -186,8 +194,10 @@ type Request struct {
 type Response struct {
 	StatusCode int
 	Header     http.Header
-	// Body is the start of the answer, at most MaxResponseBytes.
+	// Body is the start of the answer, at most Options.MaxResponseBytes.
 	Body []byte
+	// Truncated is set when the answer was longer than Body.
+	Truncated bool
 	// Attempts is how many requests were made.
 	Attempts int
 }
@@ -231,11 +241,15 @@ func (c *Client) Do(ctx context.Context, r Request) (Response, error) {
 		return Response{Attempts: tr.attempts}, fmt.Errorf("%s %s after %d attempt(s): %w", r.Method, tr.target, tr.attempts, Sanitize(err))
 	}
 	defer resp.Body.Close()
-	body, rerr := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes))
+	body, rerr := io.ReadAll(io.LimitReader(resp.Body, int64(c.limit)+1))
 	if rerr != nil {
 		c.log.Debug("read response body", "method", r.Method, "target", tr.target, "error", Sanitize(rerr))
 	}
-	return Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, Attempts: tr.attempts}, nil
+	truncated := len(body) > c.limit
+	if truncated {
+		body = body[:c.limit]
+	}
+	return Response{StatusCode: resp.StatusCode, Header: resp.Header, Body: body, Truncated: truncated, Attempts: tr.attempts}, nil
 }
 
 // Close releases idle connections. The client stays usable.

@@ -20,11 +20,7 @@ func (r *Relay) registerMetrics() {
 	perOutput := func(v func(status.OutputSnapshot) float64) func() []metrics.Sample {
 		return func() []metrics.Sample {
 			snap := r.status.Snapshot().Outputs
-			names := make([]string, 0, len(snap))
-			for n := range snap {
-				names = append(names, n)
-			}
-			sort.Strings(names)
+			names := sortedNames(snap)
 			out := make([]metrics.Sample, len(names))
 			for i, n := range names {
 				out[i] = metrics.Sample{Labels: []string{n}, Value: v(snap[n])}
@@ -40,6 +36,27 @@ func (r *Relay) registerMetrics() {
 		perOutput(func(s status.OutputSnapshot) float64 { return float64(s.DeadLettered) }), "output")
 	m.Gauge("auditrelay_output_queued_events", "Events in the spool not yet delivered per output.",
 		perOutput(func(s status.OutputSnapshot) float64 { return float64(s.Queued) }), "output")
+	pullInputs := func(v func(status.InputSnapshot) float64) func() []metrics.Sample {
+		return func() []metrics.Sample {
+			snap := r.status.Snapshot().Inputs
+			var out []metrics.Sample
+			for _, n := range sortedNames(snap) {
+				if s := snap[n]; s.Status != "" {
+					out = append(out, metrics.Sample{Labels: []string{n}, Value: v(s)})
+				}
+			}
+			return out
+		}
+	}
+	m.Gauge("auditrelay_input_active", "Pull inputs: 1 when the last request to the source succeeded, 0 when it failed.",
+		pullInputs(func(s status.InputSnapshot) float64 {
+			if s.Status == status.Active {
+				return 1
+			}
+			return 0
+		}), "input")
+	m.Gauge("auditrelay_input_last_response_code", "Pull inputs: the last HTTP status the source answered (0: no answer).",
+		pullInputs(func(s status.InputSnapshot) float64 { return float64(s.LastResponseCode) }), "input")
 	m.Gauge("auditrelay_output_active", "1 when the output's last round succeeded, 0 when inactive or paused.",
 		perOutput(func(s status.OutputSnapshot) float64 {
 			if s.Status == status.Active {
@@ -47,4 +64,13 @@ func (r *Relay) registerMetrics() {
 			}
 			return 0
 		}), "output")
+}
+
+func sortedNames[V any](m map[string]V) []string {
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
 }

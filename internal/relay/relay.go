@@ -96,17 +96,21 @@ func (r *Relay) build() error {
 	}
 	r.logger.Info("spool open", "dir", filepath.Join(r.cfg.Relay.DataDir, "spool"),
 		"bytes", r.spool.Size(), "records", r.spool.Depth(), "dedup_ids_restored", restored)
+	keeper, err := rejected.Open(filepath.Join(r.cfg.Relay.DataDir, "rejected"), int64(r.cfg.Relay.RejectedMaxBytes), r.logger, r.now)
+	if err != nil {
+		return err
+	}
 	if err := r.buildOutputs(); err != nil {
 		return err
 	}
-	if err := r.buildPullers(); err != nil {
+	if err := r.buildPullers(keeper); err != nil {
 		return err
 	}
-	return r.buildIngest()
+	return r.buildIngest(keeper)
 }
 
 // buildPullers builds the inputs that fetch from their source.
-func (r *Relay) buildPullers() error {
+func (r *Relay) buildPullers(keeper *rejected.Store) error {
 	r.pullers = map[string]auditrelay.Puller{}
 	for _, name := range r.cfg.InputNames() {
 		ic := r.cfg.Inputs[name]
@@ -121,6 +125,11 @@ func (r *Relay) buildPullers() error {
 		p, err := conf.BuildPuller(ic, auditrelay.PullSettings{
 			Name: name, Sink: r.journalFor(ic), StateDir: dir, IncludeRaw: ic.IncludeRaw,
 			Logger: r.logger.With("input", name), Observe: st.Observe, Count: st.Count, Now: r.now,
+			Reject: func(entry []byte, reason string) {
+				if err := keeper.Keep(name, entry, reason, 0); err != nil {
+					r.logger.Error("could not keep a rejected record", "input", name, "err", err)
+				}
+			},
 		})
 		if err != nil {
 			return fmt.Errorf("input %s: %w", name, err)
@@ -196,11 +205,7 @@ func (r *Relay) dropStaleReaders() error {
 	return nil
 }
 
-func (r *Relay) buildIngest() error {
-	keeper, err := rejected.Open(filepath.Join(r.cfg.Relay.DataDir, "rejected"), int64(r.cfg.Relay.RejectedMaxBytes), r.logger, r.now)
-	if err != nil {
-		return err
-	}
+func (r *Relay) buildIngest(keeper *rejected.Store) error {
 	var inputs []*ingest.Input
 	for _, name := range r.cfg.InputNames() {
 		ic := r.cfg.Inputs[name]
