@@ -138,8 +138,43 @@ func (o *object) time(k string, t time.Time) {
 	}
 	o.key(k)
 	o.dst = append(o.dst, '"')
-	o.dst = t.UTC().AppendFormat(o.dst, TimeLayout)
+	o.dst = AppendTime(o.dst, t)
 	o.dst = append(o.dst, '"')
+}
+
+// AppendTime appends t in UTC as TimeLayout does (RFC 3339 with nine
+// fractional digits), without parsing the layout for every event.
+func AppendTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(dst, TimeLayout)
+	}
+	hour, minute, sec := t.Clock()
+	dst = appendDigits(dst, year, 4)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, int(month), 2)
+	dst = append(dst, '-')
+	dst = appendDigits(dst, day, 2)
+	dst = append(dst, 'T')
+	dst = appendDigits(dst, hour, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, minute, 2)
+	dst = append(dst, ':')
+	dst = appendDigits(dst, sec, 2)
+	dst = append(dst, '.')
+	dst = appendDigits(dst, t.Nanosecond(), 9)
+	return append(dst, 'Z')
+}
+
+// appendDigits appends v (non-negative) zero-padded to width digits.
+func appendDigits(dst []byte, v, width int) []byte {
+	var buf [9]byte
+	for i := width - 1; i >= 0; i-- {
+		buf[i] = byte('0' + v%10)
+		v /= 10
+	}
+	return append(dst, buf[:width]...)
 }
 
 func appendInt(dst []byte, v int) []byte {
@@ -162,6 +197,20 @@ func appendInt(dst []byte, v int) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// plain8 reports whether the 8 bytes of s are printable ASCII other than
+// '"' and '\\': bytes AppendString copies as they are. It tests all eight
+// at once (SWAR): a byte below 0x20, equal to '"' or '\\', or at or above
+// 0x80 sets its high bit in the result.
+func plain8(s string) bool {
+	v := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	ctl := v - 0x20*lo          // high bit set where a byte < 0x20 (or borrowed)
+	quote := (v ^ '"'*lo) - lo  // high bit set where a byte == '"'
+	slash := (v ^ '\\'*lo) - lo // high bit set where a byte == '\\'
+	return (ctl|quote|slash|v)&hi == 0
+}
+
 // AppendString appends s as a JSON string. Control characters, quotes and
 // backslashes are escaped, U+2028/U+2029 too (for JavaScript consumers), and
 // invalid UTF-8 becomes U+FFFD as encoding/json does.
@@ -169,6 +218,10 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		if i+8 <= len(s) && plain8(s[i:i+8]) {
+			i += 8
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {

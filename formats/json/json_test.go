@@ -143,3 +143,44 @@ func BenchmarkAppend(b *testing.B) {
 	b.SetBytes(int64(len(buf)))
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// TestAppendTimeMatchesLayout: the hand-written formatter writes what
+// TimeLayout writes, for times in and out of its fast range and in other
+// zones.
+func TestAppendTimeMatchesLayout(t *testing.T) {
+	zone := time.FixedZone("x", -(3*3600 + 30*60))
+	times := []time.Time{
+		time.Date(2025, 6, 18, 21, 2, 36, 123456789, time.UTC),
+		time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(1999, 12, 31, 23, 59, 59, 999999999, zone),
+		time.Date(9999, 12, 31, 23, 59, 59, 1, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 3, 4, 5, 6, 7, 8, time.UTC),
+		time.Unix(0, 0),
+	}
+	for i := range 1000 {
+		times = append(times, time.Unix(int64(i)*7919*86400/3, int64(i)*999_983).In(zone))
+	}
+	for _, at := range times {
+		got := string(AppendTime(nil, at))
+		want := at.UTC().Format(TimeLayout)
+		if got != want {
+			t.Fatalf("AppendTime(%v) = %s, want %s", at, got, want)
+		}
+	}
+}
+
+// TestPlain8 checks the 8-bytes-at-once test against the byte-by-byte rule
+// for every byte value at every position, among plain neighbours.
+func TestPlain8(t *testing.T) {
+	for pos := range 8 {
+		for c := range 256 {
+			b := []byte("abcdefgh")
+			b[pos] = byte(c)
+			want := c >= 0x20 && c < 0x80 && c != '"' && c != '\\'
+			if got := plain8(string(b)); got != want {
+				t.Fatalf("plain8(%q) = %v, want %v", b, got, want)
+			}
+		}
+	}
+}

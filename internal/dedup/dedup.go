@@ -1,12 +1,28 @@
 // Package dedup holds the window of recently accepted event ids that makes
 // ingest accept a duplicate (same id within dedup_window) only once.
 //
-// The window is an expirable LRU (github.com/hashicorp/golang-lru/v2): at
-// most MaxEntries ids, each forgotten TTL after it was added. Bounded
-// entries keep memory bounded (about 100 bytes per id plus the id itself);
-// when more distinct ids than MaxEntries arrive within the TTL the oldest
-// are forgotten early, so a late duplicate may then be accepted again —
-// the delivery guarantee is at-least-once, never at-most-once.
+// The window holds at most MaxEntries ids, each forgotten TTL after it was
+// added, oldest first. Bounded entries keep memory bounded: about 30 bytes
+// per id whatever its length, allocated once (ids are kept as 128-bit keyed
+// hashes, see below). When more distinct ids than MaxEntries arrive within
+// the TTL the oldest are forgotten early, so a late duplicate may then be
+// accepted again — the delivery guarantee is at-least-once, never
+// at-most-once.
+//
+// # Layout
+//
+// The window is a ring of entries in the order they were added (a 128-bit
+// key and an expiry each) and an open-addressing hash table (linear
+// probing, backward-shift deletion) of ring indexes. Neither holds a
+// pointer, so the garbage collector never scans them: a window of a million
+// ids costs the collector nothing, where a map of strings or a linked LRU
+// would be scanned at every cycle. On unix they live in one anonymous
+// mapping outside the Go heap (alloc_unix.go), so they do not raise the
+// heap size the collector lets the rest of the relay grow to either. Keys are hash/maphash of the id under two
+// random per-process seeds; two different ids are taken for the same only
+// if both 64-bit hashes collide, about one chance in 2^128 per pair — that
+// would count a new event as a duplicate, so the key is twice as wide as a
+// single hash.
 //
 // # Use from ingest
 //
@@ -25,35 +41,48 @@
 //
 // which calls Restore(id, receivedAt, now) for every record. Restore
 // skips ids received more than TTL ago and gives the rest a full TTL from
-// now (the LRU has one TTL for all entries), so after a restart an id may be
-// remembered up to TTL longer than it would have been. Ids whose records
-// were already delivered and deleted from the spool are not restored: a
-// duplicate of such an event arriving after a restart is accepted again.
+// now, so after a restart an id may be remembered up to TTL longer than it
+// would have been. Ids whose records were already delivered and deleted
+// from the spool are not restored: a duplicate of such an event arriving
+// after a restart is accepted again.
 package dedup
 
 import (
 	"fmt"
+	"hash/maphash"
+	"math/bits"
 	"sync"
 	"time"
-
-	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
 // DefaultMaxEntries is the number of ids a window holds when New is given
 // zero or less.
 const DefaultMaxEntries = 1_000_000
 
+// key is the 128-bit hash of an id; the zero key marks a released entry.
+type key struct{ a, b uint64 }
+
+// A slot of the hash table holds a ring index plus one; 0 is a free slot,
+// so that freshly mapped (zeroed) memory is an empty table.
+
 // Window remembers event ids for a time. It is safe for concurrent use.
 type Window struct {
-	lru *expirable.LRU[string, struct{}]
-	ttl time.Duration
-	mu  sync.Mutex // makes Claim's check-and-add one step
+	ttl    time.Duration
+	seedA  maphash.Seed
+	seedB  maphash.Seed
+	now    func() time.Time
+	mu     sync.Mutex
+	keys   []key    // ring: the entry's key, zero once released
+	expiry []int64  // ring: unix nanoseconds after which the entry is gone
+	slots  []uint32 // hash table of ring indexes plus one, 0 when free
+	head   int      // oldest entry
+	count  int      // entries in the ring, released ones included
+	live   int      // entries not released
 }
 
 // New returns a window of at most maxEntries ids (DefaultMaxEntries when
 // zero or less), each kept for ttl (dedup_window). A ttl of zero or less
-// disables deduplication: nothing is ever seen. The LRU's expiry goroutine
-// lives as long as the process, so make one Window per process.
+// disables deduplication: nothing is ever seen.
 func New(maxEntries int, ttl time.Duration) *Window {
 	if ttl <= 0 {
 		return &Window{}
@@ -61,27 +90,136 @@ func New(maxEntries int, ttl time.Duration) *Window {
 	if maxEntries <= 0 {
 		maxEntries = DefaultMaxEntries
 	}
-	return &Window{lru: expirable.NewLRU[string, struct{}](maxEntries, nil, ttl), ttl: ttl}
+	maxEntries = min(maxEntries, 1<<30)
+	w := &Window{ttl: ttl, seedA: maphash.MakeSeed(), seedB: maphash.MakeSeed(), now: time.Now}
+	allocate(w, maxEntries, maxEntries+maxEntries/3+1) // load factor at most 3/4
+	return w
+}
+
+func allocateHeap(w *Window, n, slots int) {
+	w.keys, w.expiry, w.slots = make([]key, n), make([]int64, n), make([]uint32, slots)
+}
+
+func (w *Window) disabled() bool { return w.keys == nil }
+
+func (w *Window) keyOf(id string) key {
+	k := key{maphash.String(w.seedA, id), maphash.String(w.seedB, id)}
+	if k == (key{}) {
+		k.b = 1 // the zero key means released
+	}
+	return k
+}
+
+// home is k's preferred slot.
+func (w *Window) home(k key) int {
+	hi, _ := bits.Mul64(k.a, uint64(len(w.slots)))
+	return int(hi)
+}
+
+// find returns the slot holding k, or -1.
+func (w *Window) find(k key) int {
+	for i := w.home(k); ; i = w.next(i) {
+		e := w.slots[i]
+		if e == 0 {
+			return -1
+		}
+		if w.keys[e-1] == k {
+			return i
+		}
+	}
+}
+
+func (w *Window) next(i int) int {
+	if i++; i == len(w.slots) {
+		return 0
+	}
+	return i
+}
+
+// remove frees slot i, moving later entries of its probe run back so that
+// every entry stays reachable from its home slot.
+func (w *Window) remove(i int) {
+	for j := w.next(i); w.slots[j] != 0; j = w.next(j) {
+		h := w.home(w.keys[w.slots[j]-1])
+		// Move j to i unless its home lies cyclically in (i, j].
+		if i <= j && (h <= i || h > j) || i > j && h <= i && h > j {
+			w.slots[i] = w.slots[j]
+			i = j
+		}
+	}
+	w.slots[i] = 0
+}
+
+// expire drops the oldest entries that have expired, at least until the
+// ring has room for one more.
+func (w *Window) expire(now int64) {
+	for w.count > 0 && (w.count == len(w.keys) || w.expiry[w.head] < now || w.keys[w.head] == (key{})) {
+		w.dropHead()
+	}
+}
+
+func (w *Window) dropHead() {
+	if k := w.keys[w.head]; k != (key{}) {
+		w.remove(w.find(k))
+		w.keys[w.head] = key{}
+		w.live--
+	}
+	w.head = (w.head + 1) % len(w.keys)
+	w.count--
+}
+
+// seen reports whether k is held and not expired; the slot, or -1.
+func (w *Window) lookup(k key, now int64) (slot int, ok bool) {
+	i := w.find(k)
+	if i < 0 {
+		return -1, false
+	}
+	return i, w.expiry[w.slots[i]-1] >= now
+}
+
+// add appends k as the newest entry (renewing it when held).
+func (w *Window) add(k key, now int64) {
+	if i, _ := w.lookup(k, now); i >= 0 {
+		w.keys[w.slots[i]-1] = key{}
+		w.live--
+		w.remove(i)
+	}
+	w.expire(now)
+	e := (w.head + w.count) % len(w.keys)
+	w.keys[e], w.expiry[e] = k, now+int64(w.ttl)
+	w.count++
+	w.live++
+	i := w.home(k)
+	for w.slots[i] != 0 {
+		i = w.next(i)
+	}
+	w.slots[i] = uint32(e) + 1
 }
 
 // Seen reports whether id was added within the window. It does not add it.
 func (w *Window) Seen(id string) bool {
-	if w.lru == nil || id == "" {
+	if w.disabled() || id == "" {
 		return false
 	}
-	_, ok := w.lru.Peek(id)
+	k := w.keyOf(id)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	_, ok := w.lookup(k, w.now().UnixNano())
 	return ok
 }
 
 // Add remembers ids for the window's TTL (renewing ids already there).
 // Empty ids are ignored.
 func (w *Window) Add(ids ...string) {
-	if w.lru == nil {
+	if w.disabled() {
 		return
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.now().UnixNano()
 	for _, id := range ids {
 		if id != "" {
-			w.lru.Add(id, struct{}{})
+			w.add(w.keyOf(id), now)
 		}
 	}
 }
@@ -95,7 +233,7 @@ func (w *Window) Add(ids ...string) {
 // deduplicated). fresh is reused when it has room.
 func (w *Window) Claim(ids []string, fresh []bool) []bool {
 	fresh = append(fresh[:0], make([]bool, len(ids))...)
-	if w.lru == nil {
+	if w.disabled() {
 		for i := range fresh {
 			fresh[i] = true
 		}
@@ -103,15 +241,17 @@ func (w *Window) Claim(ids []string, fresh []bool) []bool {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	now := w.now().UnixNano()
 	for i, id := range ids {
 		if id == "" {
 			fresh[i] = true
 			continue
 		}
-		if _, seen := w.lru.Peek(id); seen {
+		k := w.keyOf(id)
+		if _, seen := w.lookup(k, now); seen {
 			continue
 		}
-		w.lru.Add(id, struct{}{})
+		w.add(k, now)
 		fresh[i] = true
 	}
 	return fresh
@@ -120,12 +260,19 @@ func (w *Window) Claim(ids []string, fresh []bool) []bool {
 // Release forgets the ids Claim claimed (claimed[i] true) after their
 // batch could not be stored, so the sender's retry is accepted.
 func (w *Window) Release(ids []string, claimed []bool) {
-	if w.lru == nil {
+	if w.disabled() {
 		return
 	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
 	for i, id := range ids {
-		if claimed[i] && id != "" {
-			w.lru.Remove(id)
+		if !claimed[i] || id == "" {
+			continue
+		}
+		if slot := w.find(w.keyOf(id)); slot >= 0 {
+			w.keys[w.slots[slot]-1] = key{}
+			w.live--
+			w.remove(slot)
 		}
 	}
 }
@@ -134,20 +281,22 @@ func (w *Window) Release(ids []string, claimed []bool) {
 // after a restart: an id received more than the TTL before now is skipped
 // (its window has passed). It reports whether the id was added.
 func (w *Window) Restore(id string, receivedAt, now time.Time) bool {
-	if w.lru == nil || id == "" || now.Sub(receivedAt) > w.ttl {
+	if w.disabled() || id == "" || now.Sub(receivedAt) > w.ttl {
 		return false
 	}
-	w.lru.Add(id, struct{}{})
+	w.Add(id)
 	return true
 }
 
-// Len is the number of ids held (expired ones may linger until the LRU's
-// cleanup runs, but Seen never reports them).
+// Len is the number of ids held (expired ones may linger until an Add or
+// Claim drops them, but Seen never reports them).
 func (w *Window) Len() int {
-	if w.lru == nil {
+	if w.disabled() {
 		return 0
 	}
-	return w.lru.Len()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.live
 }
 
 // Rebuild restores the window from every record scan yields (spool.Scan),

@@ -188,3 +188,78 @@ func TestRebuildFromSpool(t *testing.T) {
 		t.Fatal("wrong ids restored")
 	}
 }
+
+// TestMatchesModel drives a small window (so that probe runs are long and
+// eviction frequent) with random Claims, Adds and Releases and checks every
+// id against a plain model of the ring after each step.
+func TestMatchesModel(t *testing.T) {
+	const capacity, ids = 40, 120
+	w := New(capacity, time.Hour)
+	type entry struct {
+		id   string
+		gone bool
+	}
+	var model []entry
+	holds := func(id string) bool {
+		for _, e := range model {
+			if e.id == id && !e.gone {
+				return true
+			}
+		}
+		return false
+	}
+	add := func(id string) {
+		for i := range model {
+			if model[i].id == id {
+				model[i].gone = true
+			}
+		}
+		for len(model) > 0 && (len(model) == capacity || model[0].gone) {
+			model = model[1:]
+		}
+		model = append(model, entry{id: id})
+	}
+	rnd := uint64(1)
+	next := func(n int) int {
+		rnd ^= rnd << 13
+		rnd ^= rnd >> 7
+		rnd ^= rnd << 17
+		return int(rnd % uint64(n))
+	}
+	for step := range 5000 {
+		id := fmt.Sprint("id-", next(ids))
+		switch next(3) {
+		case 0:
+			fresh := w.Claim([]string{id}, nil)
+			if fresh[0] == holds(id) {
+				t.Fatalf("step %d: Claim(%s) fresh=%v, model holds=%v", step, id, fresh[0], holds(id))
+			}
+			if fresh[0] {
+				add(id)
+			}
+		case 1:
+			w.Add(id)
+			add(id)
+		case 2:
+			w.Release([]string{id}, []bool{true})
+			for i := range model {
+				if model[i].id == id {
+					model[i].gone = true
+				}
+			}
+		}
+		live := 0
+		for i := range ids {
+			id := fmt.Sprint("id-", i)
+			if w.Seen(id) != holds(id) {
+				t.Fatalf("step %d: Seen(%s) = %v, model %v", step, id, w.Seen(id), holds(id))
+			}
+			if holds(id) {
+				live++
+			}
+		}
+		if w.Len() != live {
+			t.Fatalf("step %d: Len %d, model %d", step, w.Len(), live)
+		}
+	}
+}

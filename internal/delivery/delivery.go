@@ -40,10 +40,21 @@ type Options struct {
 // Loop delivers one output's events until its context ends.
 type Loop struct {
 	o Options
+	// b is reused by every round: its slices keep their capacity, so a
+	// steady stream of batches decodes without allocating them again.
+	b       batch
+	commits *committer
 }
 
-// New builds a delivery loop.
-func New(o Options) *Loop { return &Loop{o: o} }
+// New builds a delivery loop. A Queue that can reuse its read buffers
+// (spool.Reader.ReuseBuffers) is told to: the loop decodes every record of
+// a read before it reads again.
+func New(o Options) *Loop {
+	if q, ok := o.Queue.(interface{ ReuseBuffers() }); ok {
+		q.ReuseBuffers()
+	}
+	return &Loop{o: o}
+}
 
 // batch is what one read produced: the events for this output, the spool
 // position of each, and the position of the last record read (events not
@@ -55,8 +66,17 @@ type batch struct {
 }
 
 // Run delivers until ctx ends. It returns nil on cancellation and an error
-// only when the spool itself fails.
+// only when the spool itself fails. Cursor commits run beside delivery (see
+// committer); Run makes the last one durable before it returns.
 func (l *Loop) Run(ctx context.Context) error {
+	c := newCommitter(l.o.Queue, l.setQueued)
+	l.commits = c
+	stop := make(chan struct{})
+	go c.run(stop)
+	defer func() {
+		close(stop)
+		<-c.done
+	}()
 	for {
 		b, err := l.collect(ctx)
 		if err != nil {
@@ -77,7 +97,9 @@ func (l *Loop) Run(ctx context.Context) error {
 // collect reads records until the batch is full or flush_interval has
 // passed since the first one.
 func (l *Loop) collect(ctx context.Context) (*batch, error) {
-	b := &batch{}
+	b := &l.b
+	clear(b.events) // drop the previous round's strings for the collector
+	b.events, b.pos, b.last = b.events[:0], b.pos[:0], spool.Position{}
 	recs, err := l.o.Queue.Next(ctx, l.o.BatchMaxEvents, l.o.BatchMaxBytes)
 	if err != nil {
 		return nil, err
@@ -105,22 +127,25 @@ func (l *Loop) collect(ctx context.Context) (*batch, error) {
 }
 
 // add decodes recs into b, keeping the events routed to this output, and
-// returns the bytes read.
+// returns the bytes read. Each event is decoded in place, into the next
+// slot of b.events, which is given back when the event is not kept.
 func (l *Loop) add(b *batch, recs []spool.Record) int {
 	size := 0
 	for _, r := range recs {
 		size += len(r.Data)
 		b.last = r.Pos
-		var e auditrelay.Event
-		target, err := journal.Decode(r.Data, &e)
+		b.events = append(b.events, auditrelay.Event{})
+		e := &b.events[len(b.events)-1]
+		target, err := journal.Decode(r.Data, e)
+		keep := err == nil && (target == l.o.Name || target == "" && l.o.Takes(e.Source.Input))
 		if err != nil {
 			l.o.Logger.Error("spool record cannot be decoded; skipping it", "output", l.o.Name, "segment", r.Pos.Segment, "offset", r.Pos.Offset, "err", err)
+		}
+		if !keep {
+			*e = auditrelay.Event{}
+			b.events = b.events[:len(b.events)-1]
 			continue
 		}
-		if target != "" && target != l.o.Name || target == "" && !l.o.Takes(e.Source.Input) {
-			continue
-		}
-		b.events = append(b.events, e)
 		b.pos = append(b.pos, r.Pos)
 	}
 	return size
@@ -143,7 +168,7 @@ func (l *Loop) deliver(ctx context.Context, b *batch) error {
 		de := auditrelay.AsDeliveryError(err)
 		k := min(max(de.Delivered, 0), len(events))
 		if k > 0 {
-			if err := l.o.Queue.Commit(pos[k-1]); err != nil {
+			if err := l.commits.commit(pos[k-1]); err != nil {
 				return fmt.Errorf("output %s: commit: %w", l.o.Name, err)
 			}
 			l.o.Status.Delivered(k)
@@ -160,7 +185,7 @@ func (l *Loop) deliver(ctx context.Context, b *batch) error {
 			if err := l.deadLetter(events[:n], de); err != nil {
 				return err
 			}
-			if err := l.o.Queue.Commit(pos[n-1]); err != nil {
+			if err := l.commits.commit(pos[n-1]); err != nil {
 				return fmt.Errorf("output %s: commit: %w", l.o.Name, err)
 			}
 			events, pos = events[n:], pos[n:]
@@ -170,7 +195,7 @@ func (l *Loop) deliver(ctx context.Context, b *batch) error {
 			return err
 		}
 	}
-	if err := l.o.Queue.Commit(b.last); err != nil {
+	if err := l.commits.commit(b.last); err != nil {
 		return fmt.Errorf("output %s: commit: %w", l.o.Name, err)
 	}
 	l.setQueued()

@@ -20,4 +20,12 @@
 // data, or flush_interval after its first event arrived, whichever comes
 // first. Dead letters go to data_dir/deadletter/<output>.ndjson, one line
 // per event with the answer that refused it (deadletter.go).
+//
+// Cursor writes (a temp file, two fsyncs and a rename each) run on a
+// goroutine of their own beside delivery (commit.go): the loop sends the
+// next batch while the previous cursor is written, and batches delivered
+// during one write share the next. A crash sends again at most what was
+// delivered after the last durable cursor: at-least-once, as everywhere.
+// The loop reuses its batch and the spool reader's read buffer from one
+// batch to the next, so a steady stream allocates only the events' strings.
 package delivery

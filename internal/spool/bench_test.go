@@ -95,10 +95,19 @@ func BenchmarkAppendGroupCommit(b *testing.B) {
 }
 
 // BenchmarkReader reads 1000-record batches of ~500-byte records (page
-// cache warm: this is the spool's CPU cost, checksums included).
+// cache warm: this is the spool's CPU cost, checksums included), with a
+// new buffer per read and with ReuseBuffers (as delivery reads).
 func BenchmarkReader(b *testing.B) {
+	b.Run("fresh", func(b *testing.B) { benchmarkReader(b, false) })
+	b.Run("reuse", func(b *testing.B) { benchmarkReader(b, true) })
+}
+
+func benchmarkReader(b *testing.B, reuse bool) {
 	s, _ := openSpool(b, b.TempDir(), nil)
 	r, _ := s.Reader("bench")
+	if reuse {
+		r.ReuseBuffers()
+	}
 	batch := benchBatch(1000)
 	for range 100 {
 		if err := s.Append(context.Background(), batch); err != nil {

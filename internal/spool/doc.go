@@ -138,7 +138,10 @@
 // sequence number is wrong in the middle of the log (disk damage, not a
 // crash) is logged with the segment and offset, and the reader skips to the
 // next segment: losing the rest of one segment is better than blocking the
-// output forever.
+// output forever. Each Next reads into a new buffer that its records share,
+// unless the caller asked for ReuseBuffers (delivery does: it decodes a
+// read's records before its next Next), so that a steady stream of reads
+// allocates nothing.
 //
 // Readers are registered by name: Reader(name) writes the cursor file of a
 // new name at once, starting it at the oldest record still in the spool.

@@ -31,6 +31,22 @@ type Reader struct {
 	f         *os.File
 	fID       uint64
 	removed   bool // closed or removed: Next and Commit return ErrClosed
+	// reuse, set by ReuseBuffers, makes Next read into buf and return recs
+	// again each time instead of allocating them.
+	reuse bool
+	buf   []byte
+	recs  []Record
+}
+
+// ReuseBuffers makes every later Next reuse one read buffer and one record
+// slice: the records Next returns, and their Data, are then valid only
+// until the next call of Next. For a caller that decodes each batch before
+// it reads the next one (internal/delivery), this takes the allocation of
+// a batch-sized buffer off every read.
+func (r *Reader) ReuseBuffers() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reuse = true
 }
 
 // Reader returns the reader called name (an output name), registering it
@@ -244,11 +260,15 @@ func (r *Reader) readSegment(v view, maxRecords, maxBytes int) ([]Record, error)
 	}
 	off := r.read.pos.Offset
 	avail := v.seg.size - off
-	buf := make([]byte, min(avail, int64(maxBytes)+64<<10))
+	buf, recs := r.buffers(min(avail, int64(maxBytes)+64<<10))
 	if _, err := f.ReadAt(buf, off); err != nil {
 		return nil, fmt.Errorf("spool reader %q: read segment %d: %w", r.name, v.seg.id, err)
 	}
-	var recs []Record
+	defer func() {
+		if r.reuse {
+			r.recs = recs[:0]
+		}
+	}()
 	pos, bytes := 0, 0
 	for len(recs) < maxRecords && pos < len(buf) {
 		if len(buf)-pos < recordHeaderSize {
@@ -287,6 +307,18 @@ func (r *Reader) readSegment(v view, maxRecords, maxBytes int) ([]Record, error)
 		r.read = r.last[1]
 	}
 	return recs, nil
+}
+
+// buffers returns a read buffer of n bytes and an empty record slice: the
+// reader's own when it reuses them, new ones otherwise.
+func (r *Reader) buffers(n int64) ([]byte, []Record) {
+	if !r.reuse {
+		return make([]byte, n), nil
+	}
+	if int64(cap(r.buf)) < n {
+		r.buf = make([]byte, n)
+	}
+	return r.buf[:n], r.recs[:0]
 }
 
 // skipCorrupt logs damage at the read position and moves past it: to the

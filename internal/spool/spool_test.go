@@ -193,6 +193,38 @@ func TestRecordDataStaysValid(t *testing.T) {
 	}
 }
 
+// TestReuseBuffers: after ReuseBuffers every Next returns the right
+// records, out of one buffer that the next Next overwrites.
+func TestReuseBuffers(t *testing.T) {
+	s, _ := openSpool(t, t.TempDir(), nil)
+	r, _ := s.Reader("out")
+	r.ReuseBuffers()
+	appendRange(t, s, 0, 10, 50)
+	ctx := context.Background()
+	first, err := r.Next(ctx, 5, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := numbers(t, first); !slices.Equal(got, seqRange(0, 5)) {
+		t.Fatalf("first read %v", got)
+	}
+	data := first[0].Data
+	second, err := r.Next(ctx, 5, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := numbers(t, second); !slices.Equal(got, seqRange(5, 10)) {
+		t.Fatalf("second read %v", got)
+	}
+	if &data[0] != &second[0].Data[0] {
+		t.Fatal("second read did not reuse the first read's buffer")
+	}
+	if err := r.Commit(second[len(second)-1].Pos); err != nil {
+		t.Fatal(err)
+	}
+	expectEmpty(t, r)
+}
+
 func TestTornTail(t *testing.T) {
 	cases := []struct {
 		name string

@@ -108,8 +108,16 @@ type Output struct {
 	interval time.Duration
 	log      *slog.Logger
 
-	mu sync.Mutex // serialises Write; guards gz
+	mu sync.Mutex // serialises Write; guards gz, body and ends
 	gz *gzip.Writer
+	// body and ends are Write's encoding buffers, reused from one Write to
+	// the next when gzip is on (the request carries a compressed copy, so
+	// nothing reads them after Write returns).
+	body []byte
+	ends []int
+	// ratio is the last request's compressed size per 1024 bytes of body,
+	// used to size the next compressed body in one allocation.
+	ratio int
 }
 
 // New builds the output; it reads tls.ca_file.
@@ -188,7 +196,7 @@ func (o *Output) Write(ctx context.Context, events []auditrelay.Event) error {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	body, ends := o.enc.Encode(make([]byte, 0, 512*len(events)), events)
+	body, ends := o.encode(events)
 	b := batch{body: body, ends: ends}
 	first := 0
 	for _, cut := range Split(ends, o.limit) {
@@ -199,6 +207,27 @@ func (o *Output) Write(ctx context.Context, events []auditrelay.Event) error {
 	}
 	return nil
 }
+
+// encode encodes events into the output's reused buffers when gzip is on,
+// into new ones otherwise (an uncompressed body is the request body itself,
+// which the HTTP transport may still hold after Write returns).
+func (o *Output) encode(events []auditrelay.Event) ([]byte, []int) {
+	body, ends := o.body[:0], o.ends[:0]
+	if o.gz == nil {
+		body, ends = make([]byte, 0, 512*len(events)), make([]int, 0, len(events))
+	}
+	for i := range events {
+		body = o.enc.Append(body, &events[i])
+		ends = append(ends, len(body))
+	}
+	if o.gz != nil && cap(body) <= maxKeptBody {
+		o.body, o.ends = body, ends
+	}
+	return body, ends
+}
+
+// maxKeptBody bounds the encoding buffer an output keeps between Writes.
+const maxKeptBody = 16 << 20
 
 // batch is one Write's encoded events.
 type batch struct {
@@ -276,14 +305,21 @@ func (o *Output) compress(body []byte) ([]byte, error) {
 	if o.gz == nil {
 		return body, nil
 	}
+	ratio := o.ratio
+	if ratio == 0 {
+		ratio = 256
+	}
 	var buf bytes.Buffer
-	buf.Grow(len(body)/4 + 64)
+	buf.Grow(len(body)/1024*ratio*9/8 + 1024)
 	o.gz.Reset(&buf)
 	if _, err := o.gz.Write(body); err != nil {
 		return nil, fmt.Errorf("gzip request body: %w", err)
 	}
 	if err := o.gz.Close(); err != nil {
 		return nil, fmt.Errorf("gzip request body: %w", err)
+	}
+	if len(body) >= 1024 {
+		o.ratio = max(buf.Len()/(len(body)/1024), 1)
 	}
 	return buf.Bytes(), nil
 }
