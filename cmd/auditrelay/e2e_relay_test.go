@@ -151,6 +151,10 @@ func TestSinkOutageThenRecovery(t *testing.T) {
 		return st.Outputs["hec"].Status == "active" && st.Outputs["hec"].Queued == 0
 	})
 	p.stop(t)
+	logs := p.stderr.String()
+	if strings.Count(logs, "output inactive") < 1 || strings.Count(logs, "output active again") != 1 {
+		t.Errorf("want a line per failed round and one for the recovery:\n%s", logs)
+	}
 }
 
 // TestRestartKeepsUndeliveredAndDedup: events accepted while the sink is

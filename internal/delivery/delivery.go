@@ -159,7 +159,9 @@ func (l *Loop) deliver(ctx context.Context, b *batch) error {
 		err := l.o.Output.Write(ctx, events)
 		if err == nil {
 			l.o.Status.Delivered(len(events))
-			l.o.Status.Succeeded()
+			if l.o.Status.Succeeded() {
+				l.o.Logger.Info("output active again: the destination accepted a batch", "output", l.o.Name)
+			}
 			break
 		}
 		if ctx.Err() != nil {

@@ -192,11 +192,14 @@ func (o *Output) SetEnabled(v bool) {
 }
 
 // Succeeded marks the output active after a successful round and clears a
-// pause and the last error.
-func (o *Output) Succeeded() {
+// pause and the last error. It reports whether the output was inactive or
+// paused before, so the runtime can log the recovery.
+func (o *Output) Succeeded() (recovered bool) {
 	o.mu.Lock()
+	defer o.mu.Unlock()
+	recovered = !o.active || o.paused
 	o.active, o.paused, o.lastErr = true, false, ""
-	o.mu.Unlock()
+	return recovered
 }
 
 // Failed marks the output inactive after a round whose retries ran out;
