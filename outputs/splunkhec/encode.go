@@ -2,9 +2,9 @@ package splunkhec
 
 import (
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/auditrelay/auditrelay"
+	jsonformat "github.com/auditrelay/auditrelay/formats/json"
 )
 
 // Envelope is the metadata every HEC event object carries; empty fields
@@ -38,7 +38,7 @@ func NewEncoder(env Envelope, f auditrelay.Format, cef bool) *Encoder {
 		p = append(p, `,"`...)
 		p = append(p, kv[0]...)
 		p = append(p, `":`...)
-		p = AppendString(p, kv[1])
+		p = jsonformat.AppendString(p, kv[1])
 	}
 	p = append(p, `,"event":`...)
 	return &Encoder{prefix: p, format: f, cef: cef}
@@ -59,7 +59,7 @@ func (enc *Encoder) Append(dst []byte, e *auditrelay.Event) []byte {
 	start := len(dst)
 	dst = enc.format.Append(dst, e)
 	line := string(dst[start:])
-	dst = AppendString(dst[:start], line)
+	dst = jsonformat.AppendString(dst[:start], line)
 	return append(dst, '}')
 }
 
@@ -106,56 +106,4 @@ func Split(ends []int, limit int) []int {
 		}
 	}
 	return append(cuts, len(ends))
-}
-
-const hexDigits = "0123456789abcdef"
-
-// AppendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD;
-// <, > and & are kept (Splunk does not need them escaped).
-func AppendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/auditrelay/auditrelay"
 	jsonformat "github.com/auditrelay/auditrelay/formats/json"
@@ -157,20 +156,6 @@ func TestSplit(t *testing.T) {
 	}
 }
 
-func TestAppendString(t *testing.T) {
-	for _, s := range []string{"", "plain", `q"b\`, "nl\nret\rtab\t", "\x00\x1f\x7f", "ünï", "bad\xffutf8", "\u2028\u2029", "<&>"} {
-		got := splunkhec.AppendString(nil, s)
-		var back string
-		if err := json.Unmarshal(got, &back); err != nil {
-			t.Errorf("%q: %s does not parse: %v", s, got, err)
-			continue
-		}
-		if want := viaJSON(t, s); back != want {
-			t.Errorf("%q: round trip %q", s, back)
-		}
-	}
-}
-
 // viaJSON is s after encoding/json's round trip: each invalid byte
 // becomes U+FFFD, as AppendString does.
 func viaJSON(t *testing.T, s string) string {
@@ -184,25 +169,6 @@ func viaJSON(t *testing.T, s string) string {
 		t.Fatal(err)
 	}
 	return back
-}
-
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "CEF:0|a|b|1|x|y|3|k=v", "\"\\\n\r\t\x00", "é\xff\u2028"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		got := splunkhec.AppendString([]byte("x"), s)
-		if !utf8.Valid(got) {
-			t.Fatalf("invalid UTF-8 out: %q", got)
-		}
-		var back string
-		if err := json.Unmarshal(got[1:], &back); err != nil {
-			t.Fatalf("%q: %s: %v", s, got, err)
-		}
-		if want := viaJSON(t, s); back != want {
-			t.Fatalf("round trip %q → %q", s, back)
-		}
-	})
 }
 
 func FuzzEncodeCEF(f *testing.F) {
