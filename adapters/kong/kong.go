@@ -65,7 +65,8 @@ func New(c Config) (*Adapter, error) {
 
 // Parse turns one body (a record, an array of records, or an Admin API
 // page) into events, one per record. A malformed record rejects the whole
-// body.
+// body. Bodies as Kong writes them are read in one pass (parseFast);
+// anything else, errors included, record by record (parseEach).
 func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, error) {
 	if out, ok := a.parseFast(body, meta); ok {
 		return out, nil

@@ -37,6 +37,36 @@ type record struct {
 	EntityKey string `json:"entity_key"`
 	Operation string `json:"operation"`
 	Entity    string `json:"entity"`
+
+	// What the one-pass path (fast.go) read of Entity and Payload already;
+	// without it the mapping reads them itself.
+	ent         entityFields
+	entRead     bool
+	payloadName string
+	payloadRead bool
+}
+
+// entityFields is what the mapping reads of an entity.
+type entityFields struct {
+	id, name, wsID       string
+	updatedAt, createdAt json.RawMessage
+}
+
+// entityFields returns what the mapping reads of the record's entity.
+func (r *record) entityFields() entityFields {
+	if r.entRead {
+		return r.ent
+	}
+	e := parseEntity(r.Entity)
+	return entityFields{id: e.id(), name: e.name(), wsID: e.str(e.WsID), updatedAt: e.UpdatedAt, createdAt: e.CreatedAt}
+}
+
+// payloadNameOf is payloadName of the record's payload.
+func (r *record) payloadNameOf() string {
+	if r.payloadRead {
+		return r.payloadName
+	}
+	return payloadName(r.Payload)
 }
 
 func (r *record) isObject() bool  { return r.DaoName != "" || r.Operation != "" }
@@ -87,7 +117,7 @@ func (a *Adapter) request(r *record) (auditrelay.Event, error) {
 		e.Resource.Namespace = r.Workspace
 	}
 	if e.Resource.Type != "" && e.Resource.ID == "" && e.Resource.Name == "" {
-		e.Resource.Name = payloadName(r.Payload)
+		e.Resource.Name = r.payloadNameOf()
 	}
 	e.Score(false)
 	return e, nil
@@ -99,10 +129,10 @@ func (a *Adapter) object(r *record) (auditrelay.Event, error) {
 	if err != nil {
 		return auditrelay.Event{}, err
 	}
-	ent := parseEntity(r.Entity)
+	ent := r.entityFields()
 	verb := verbOfOperation(r.Operation)
 	if t.IsZero() && (verb == auditrelay.VerbCreate || verb == auditrelay.VerbUpdate) {
-		t = ent.changedAt()
+		t = EntityTime(ent.updatedAt, ent.createdAt) // updated_at, else created_at
 	}
 	e := auditrelay.Event{
 		ID:     r.ID,
@@ -111,9 +141,9 @@ func (a *Adapter) object(r *record) (auditrelay.Event, error) {
 		Action: auditrelay.Action{Name: r.Operation, Verb: verb},
 		Resource: auditrelay.Resource{
 			Type:      r.DaoName,
-			ID:        cmp.Or(r.EntityKey, ent.id()),
-			Name:      ent.name(),
-			Namespace: ent.str(ent.WsID),
+			ID:        cmp.Or(r.EntityKey, ent.id),
+			Name:      ent.name,
+			Namespace: ent.wsID,
 		},
 		Request: auditrelay.Request{ID: r.RequestID},
 		// Kong writes an object record when the change is committed.
@@ -219,9 +249,6 @@ func (entity) str(raw json.RawMessage) string {
 
 func (e entity) id() string   { return e.str(e.ID) }
 func (e entity) name() string { return cmp.Or(e.str(e.Name), e.str(e.Username)) }
-
-// changedAt is the entity's updated_at, else its created_at.
-func (e entity) changedAt() time.Time { return EntityTime(e.UpdatedAt, e.CreatedAt) }
 
 // EntityTime reads the first of raws that is an epoch time, as Kong writes
 // an entity's updated_at and created_at: seconds, with a millisecond

@@ -97,9 +97,9 @@ func crud(h *hook) auditrelay.Event {
 		Action: auditrelay.Action{Name: op, Verb: verb},
 		Resource: auditrelay.Resource{
 			Type:      typ,
-			ID:        cmp.Or(ent.str(ent.ID), old.str(old.ID)),
+			ID:        cmp.Or(ent.get(entID), old.get(entID)),
 			Name:      cmp.Or(ent.name(), old.name()),
-			Namespace: cmp.Or(ent.str(ent.WsID), old.str(old.WsID)),
+			Namespace: cmp.Or(ent.get(entWsID), old.get(entWsID)),
 		},
 		Outcome: auditrelay.Outcome{Result: auditrelay.ResultSuccess},
 	}
@@ -149,11 +149,11 @@ func rateLimit(h *hook) auditrelay.Event {
 			Reason:     fmt.Sprintf("rate %s exceeds limit %s per %s", scalar(h.Rate), scalar(h.Limit), window(h.Window)),
 		},
 	}
-	if id, user := consumer.str(consumer.ID), consumer.str(consumer.Username); id != "" || user != "" {
-		e.Actor = auditrelay.Actor{ID: id, Username: user, Name: consumer.str(consumer.CustomID), Type: auditrelay.ActorUser}
+	if id, user := consumer.get(entID), consumer.get(entUsername); id != "" || user != "" {
+		e.Actor = auditrelay.Actor{ID: id, Username: user, Name: consumer.get(entCustomID), Type: auditrelay.ActorUser}
 	}
-	if id, name := svc.str(svc.ID), svc.str(svc.Name); id != "" || name != "" {
-		e.Resource = auditrelay.Resource{Type: "services", ID: id, Name: name, Namespace: svc.str(svc.WsID)}
+	if id, name := svc.get(entID), svc.get(entName); id != "" || name != "" {
+		e.Resource = auditrelay.Resource{Type: "services", ID: id, Name: name, Namespace: svc.get(entWsID)}
 	}
 	return e
 }
@@ -210,6 +210,30 @@ type entity struct {
 
 	present bool   // the member was an object, {} included
 	bad     string // the JSON type of a member that was not an object
+
+	// decoded holds the string members, read by the one-pass path
+	// (fast.go), when isDecoded; else get decodes them from the raw values.
+	decoded   [numEntityStrings]string
+	isDecoded bool
+}
+
+// The string members of an entity, by their index in entity.decoded.
+const (
+	entID = iota
+	entName
+	entUsername
+	entCustomID
+	entWsID
+	numEntityStrings
+)
+
+// get returns a string member: its text, or "" when it is absent or not
+// a JSON string.
+func (e *entity) get(i int) string {
+	if e.isDecoded {
+		return e.decoded[i]
+	}
+	return e.str([...]json.RawMessage{e.ID, e.Name, e.Username, e.CustomID, e.WsID}[i])
 }
 
 // UnmarshalJSON reads an entity object; null gives none. A member of
@@ -256,7 +280,7 @@ func (entity) str(raw json.RawMessage) string {
 	return s
 }
 
-func (e entity) name() string { return cmp.Or(e.str(e.Name), e.str(e.Username)) }
+func (e *entity) name() string { return cmp.Or(e.get(entName), e.get(entUsername)) }
 
 // changedAt is the entity's updated_at, else its created_at.
 func (e entity) changedAt() time.Time { return kong.EntityTime(e.UpdatedAt, e.CreatedAt) }

@@ -76,7 +76,9 @@ func (a *Adapter) Verify(body []byte, h http.Header) error {
 }
 
 // Parse turns one event-hook delivery into one event. A ping (sent when a
-// hook is created or changed) is counted as ignored.
+// hook is created or changed) is counted as ignored. Deliveries as Kong
+// writes them are read in one pass (parseFast); anything else, errors
+// included, goes through json.Unmarshal.
 func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, error) {
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 {
@@ -84,6 +86,9 @@ func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, e
 	}
 	if trimmed[0] != '{' {
 		return auditrelay.Parsed{}, fmt.Errorf("body is JSON %s, not an object: Kong's webhook handler sends one JSON object per event", jsonscan.KindOf(trimmed[0]).String())
+	}
+	if out, ok := parseFast(trimmed, meta); ok {
+		return out, nil
 	}
 	var h hook
 	if err := json.Unmarshal(trimmed, &h); err != nil {

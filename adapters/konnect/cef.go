@@ -32,15 +32,19 @@ const cefHeaderFields = 7
 // parseCEF splits a CEF line into prefix, header and extension. Header
 // fields unescape \| and \\; extension values unescape \=, \\, \n and \r.
 // A value runs up to the space before the next key=, so values may hold
-// spaces, parentheses and unescaped '=' not preceded by a key.
-func parseCEF(line []byte) (cefLine, error) {
-	var c cefLine
+// spaces, parentheses and unescaped '=' not preceded by a key. The
+// extension's fields are appended to ext (c.ext is ext, grown, even on an
+// error, for the caller to reuse); every string is cut from one copy of
+// the line.
+func parseCEF(line []byte, ext []field) (c cefLine, err error) {
+	c.ext = ext
 	at := bytes.Index(line, cefMarker)
 	if at < 0 {
 		return c, errors.New("neither JSON nor CEF: a Konnect entry is a JSON object, {\"event\":{…}} (CPS) or a CEF:0|… line")
 	}
-	c.prefix = strings.TrimSpace(string(line[:at]))
-	rest := string(line[at+len(cefMarker):])
+	s := string(line)
+	c.prefix = strings.TrimSpace(s[:at])
+	rest := s[at+len(cefMarker):]
 	var hdr [cefHeaderFields]string
 	for i := range hdr {
 		end := headerEnd(rest)
@@ -52,12 +56,8 @@ func parseCEF(line []byte) (cefLine, error) {
 	}
 	c.version, c.vendor, c.product, c.productVersion = hdr[0], hdr[1], hdr[2], hdr[3]
 	c.signatureID, c.name, c.severity = hdr[4], hdr[5], hdr[6]
-	ext, err := parseExtension(rest)
-	if err != nil {
-		return c, err
-	}
-	c.ext = ext
-	return c, nil
+	c.ext, err = parseExtension(rest, c.ext)
+	return c, err
 }
 
 // headerEnd returns the index of the first unescaped '|', or -1.
@@ -87,13 +87,13 @@ func unescapeHeader(s string) string {
 	return b.String()
 }
 
-// parseExtension reads "k1=v1 k2=a value with spaces k3=" pairs.
-func parseExtension(s string) ([]field, error) {
+// parseExtension appends the "k1=v1 k2=a value with spaces k3=" pairs of s
+// to out.
+func parseExtension(s string, out []field) ([]field, error) {
 	s = strings.TrimLeft(s, " ")
 	if strings.TrimSpace(s) == "" {
-		return nil, nil
+		return out, nil
 	}
-	var out []field
 	key, valStart := "", 0
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
@@ -110,19 +110,19 @@ func parseExtension(s string) ([]field, error) {
 		}
 		if j == i || (j > 0 && s[j-1] != ' ') || j < valStart {
 			if key == "" {
-				return nil, fmt.Errorf("CEF extension does not start with key=value: %.40q", s)
+				return out, fmt.Errorf("CEF extension does not start with key=value: %.40q", s)
 			}
 			continue // an '=' inside a value
 		}
 		if key != "" {
 			out = append(out, field{key, unescapeValue(strings.TrimRight(s[valStart:j], " "))})
 		} else if j != 0 {
-			return nil, fmt.Errorf("CEF extension does not start with key=value: %.40q", s)
+			return out, fmt.Errorf("CEF extension does not start with key=value: %.40q", s)
 		}
 		key, valStart = s[j:i], i+1
 	}
 	if key == "" {
-		return nil, fmt.Errorf("CEF extension has no key=value: %.40q", s)
+		return out, fmt.Errorf("CEF extension has no key=value: %.40q", s)
 	}
 	out = append(out, field{key, unescapeValue(strings.TrimRight(s[valStart:], " "))})
 	return out, nil
@@ -169,9 +169,12 @@ func prefixTime(prefix string, receivedAt time.Time) time.Time {
 			prefix = strings.TrimLeft(prefix[end+1:], " ")
 		}
 	}
-	first, _, _ := strings.Cut(prefix, " ")
-	if t, err := time.Parse(time.RFC3339Nano, first); err == nil {
-		return t.UTC()
+	// RFC 3339 starts with a digit; time.Parse is not tried on a syslog
+	// stamp, as its error would cost an allocation.
+	if first, _, _ := strings.Cut(prefix, " "); first != "" && '0' <= first[0] && first[0] <= '9' {
+		if t, err := time.Parse(time.RFC3339Nano, first); err == nil {
+			return t.UTC()
+		}
 	}
 	if len(prefix) < len(time.Stamp) || receivedAt.IsZero() {
 		return time.Time{}

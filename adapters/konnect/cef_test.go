@@ -56,7 +56,7 @@ func TestParseCEF(t *testing.T) {
 			sigName: "n",
 		},
 	} {
-		c, err := parseCEF([]byte(tc.line))
+		c, err := parseCEF([]byte(tc.line), nil)
 		if err != nil {
 			t.Errorf("%s: %v", tc.name, err)
 			continue
@@ -86,7 +86,7 @@ func TestParseCEFErrors(t *testing.T) {
 		`CEF:0|V|P|1|id|n\|1|a=b`:       "CEF header has 6 of 7",
 		`2025 konghq.com CEF:0|V|P|1|x`: "CEF header has 4 of 7",
 	} {
-		_, err := parseCEF([]byte(line))
+		_, err := parseCEF([]byte(line), nil)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want %q", line, err, want)
 		}
@@ -132,10 +132,10 @@ func FuzzCEF(f *testing.F) {
 	f.Add("", "", "=")
 	f.Add("Ingress", "line1\nline2\r", `CEF:0|V|P|1|id|n|1|a=b`)
 	f.Fuzz(func(t *testing.T, name, value, raw string) {
-		_, _ = parseCEF([]byte(raw))
+		_, _ = parseCEF([]byte(raw), nil)
 		line := "2025-06-18T21:02:36Z konghq.com CEF:0|KongInc|Konnect|1.0|" + escHeader(name) + "|" + escHeader(name) +
 			"|1|user_agent=" + escValue(value) + " src=10.0.0.1 empty="
-		c, err := parseCEF([]byte(line))
+		c, err := parseCEF([]byte(line), nil)
 		if err != nil {
 			t.Fatalf("%q: %v", line, err)
 		}

@@ -36,7 +36,8 @@
 // drift between releases and are all accepted: rt, status and cef_version
 // as string or number; success, granted and kong_initiated as bool or
 // "true"/"false". trace_id is an unquoted integer that may exceed 2^53: it
-// is decoded with UseNumber and kept as its exact decimal digits.
+// is read as its literal (never through float64) and kept as its exact
+// decimal digits.
 //
 // # Mapping
 //

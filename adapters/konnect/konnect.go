@@ -3,6 +3,7 @@ package konnect
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,13 +60,17 @@ func New(c Config) (*Adapter, error) {
 // ones: it is listed in Parsed.Rejected. Parse fails only when the body as
 // a whole is unusable: a corrupt gzip stream, or one that decompresses to
 // more than max_decompressed_bytes.
+//
+// A JSON or CPS entry is read in one pass (lineParser.readJSON); anything that
+// pass does not take, errors included, goes to the general path
+// (entryGeneral), so both give the same result.
 func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, error) {
 	data, err := a.decompress(body, meta.Header)
 	if err != nil {
 		return auditrelay.Parsed{}, err
 	}
 	var out auditrelay.Parsed
-	var scratch bytes.Buffer
+	var p lineParser
 	for n := 1; len(data) > 0; n++ {
 		line := data
 		if i := bytes.IndexByte(data, '\n'); i >= 0 {
@@ -77,44 +82,42 @@ func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, e
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		e, err := entry(line, meta, &scratch)
+		e, err := p.entry(line, meta)
 		if err != nil {
 			out.Rejected = append(out.Rejected, auditrelay.Rejection{
 				Line: n, Entry: bytes.Clone(line), Reason: err.Error(),
 			})
 			continue
 		}
+		if out.Events == nil {
+			out.Events = make([]auditrelay.Event, 0, bytes.Count(data, []byte{'\n'})+2)
+		}
 		out.Events = append(out.Events, e)
 	}
 	return out, nil
 }
 
-// entry parses and maps one line; scratch is reused for json.Compact.
-func entry(line []byte, meta auditrelay.Meta, scratch *bytes.Buffer) (auditrelay.Event, error) {
+// entry parses and maps one line.
+func (p *lineParser) entry(line []byte, meta auditrelay.Meta) (auditrelay.Event, error) {
 	var r record
-	var idBytes, raw []byte
+	var idBytes []byte
 	trimmed := bytes.TrimSpace(line)
 	switch trimmed[0] {
 	case '[':
 		return auditrelay.Event{}, errors.New("entry is a JSON array: Konnect sends one JSON object per line")
 	case '{':
-		scratch.Reset()
-		if err := json.Compact(scratch, trimmed); err != nil {
-			return auditrelay.Event{}, describe(err)
+		var ok bool
+		if idBytes, ok = p.readJSON(trimmed, &r); !ok {
+			return entryGeneral(trimmed, meta, &p.scratch)
 		}
-		idBytes = scratch.Bytes()
-		if err := r.fromJSON(idBytes); err != nil {
-			return auditrelay.Event{}, err
-		}
-		raw = idBytes
 	default:
-		c, err := parseCEF(line)
+		c, err := parseCEF(line, p.ext[:0])
+		p.ext = c.ext
 		if err != nil {
 			return auditrelay.Event{}, err
 		}
-		r.fromCEF(&c, meta.ReceivedAt)
+		r.fromCEF(&c, meta.ReceivedAt, p)
 		idBytes = line
-		raw, _ = json.Marshal(string(line))
 	}
 	e, err := r.normalize()
 	if err != nil {
@@ -124,7 +127,37 @@ func entry(line []byte, meta auditrelay.Meta, scratch *bytes.Buffer) (auditrelay
 	e.ReceivedAt = meta.ReceivedAt
 	e.Source = auditrelay.Source{Kind: Kind, Input: meta.Input, DeliveryID: meta.DeliveryID}
 	if meta.IncludeRaw {
-		e.Raw = bytes.Clone(raw)
+		if trimmed[0] == '{' {
+			e.Raw = bytes.Clone(idBytes)
+		} else {
+			e.Raw, _ = json.Marshal(string(line))
+		}
+	}
+	return e, nil
+}
+
+// entryGeneral parses and maps a JSON or CPS entry (trimmed) with
+// encoding/json: json.Compact for its id, then a map decoded with
+// UseNumber. scratch is reused for json.Compact.
+func entryGeneral(trimmed []byte, meta auditrelay.Meta, scratch *bytes.Buffer) (auditrelay.Event, error) {
+	var r record
+	scratch.Reset()
+	if err := json.Compact(scratch, trimmed); err != nil {
+		return auditrelay.Event{}, describe(err)
+	}
+	idBytes := scratch.Bytes()
+	if err := r.fromJSON(idBytes); err != nil {
+		return auditrelay.Event{}, err
+	}
+	e, err := r.normalize()
+	if err != nil {
+		return auditrelay.Event{}, err
+	}
+	e.ID = auditrelay.ContentID(Kind, idBytes)
+	e.ReceivedAt = meta.ReceivedAt
+	e.Source = auditrelay.Source{Kind: Kind, Input: meta.Input, DeliveryID: meta.DeliveryID}
+	if meta.IncludeRaw {
+		e.Raw = bytes.Clone(idBytes)
 	}
 	return e, nil
 }
@@ -143,7 +176,7 @@ func (a *Adapter) decompress(body []byte, h http.Header) ([]byte, error) {
 		return nil, fmt.Errorf("gunzip body: %w: the body is not gzip although Content-Encoding says so; send it compressed or drop the header", err)
 	}
 	var buf bytes.Buffer
-	buf.Grow(int(min(int64(len(body))*8, a.maxBytes)))
+	buf.Grow(int(min(sizeHint(body), a.maxBytes)) + bytes.MinRead)
 	n, err := io.Copy(&buf, io.LimitReader(zr, a.maxBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("gunzip body: %w: the gzip stream is corrupt or truncated", err)
@@ -152,6 +185,18 @@ func (a *Adapter) decompress(body []byte, h http.Header) ([]byte, error) {
 		return nil, fmt.Errorf("gunzip body: decompressed size exceeds max_decompressed_bytes (%s); raise it if batches this large are genuine", auditrelay.Size(a.maxBytes))
 	}
 	return buf.Bytes(), nil
+}
+
+// sizeHint guesses a gzip body's decompressed size: the size its trailer
+// records (ISIZE, that of the last member, modulo 2^32), but no more than
+// deflate's best ratio allows (1032:1), and at least 8 times the body.
+func sizeHint(body []byte) int64 {
+	n := int64(len(body))
+	if n < 18 { // header and trailer
+		return n * 8
+	}
+	isize := int64(binary.LittleEndian.Uint32(body[n-4:]))
+	return max(min(isize, n*1032), n*8)
 }
 
 // saysGzip reports whether Content-Encoding (or Content-Type) names gzip:

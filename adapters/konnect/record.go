@@ -194,12 +194,15 @@ func encodeQuery(obj map[string]any) string {
 
 // fromCEF reads a parsed CEF line: the header's SignatureID and Name are
 // the JSON form's event_class_id and name; the extension holds the rest.
-func (r *record) fromCEF(c *cefLine, receivedAt time.Time) {
+// p reads query objects in one pass (queryOf reads what it does not take).
+func (r *record) fromCEF(c *cefLine, receivedAt time.Time, p *lineParser) {
 	r.classID = c.signatureID
 	r.name = c.name
 	for _, f := range c.ext {
 		if f.key == "query" {
-			if q, err := queryOf(f.value); err == nil {
+			if q, ok := p.cefQuery(f.value); ok {
+				r.query = q
+			} else if q, err := queryOf(f.value); err == nil {
 				r.query = q
 			}
 			continue
@@ -317,9 +320,25 @@ func (r *record) outcome() (auditrelay.Outcome, error) {
 		}
 	}
 	if isAuthn && outcome != "SUCCESS" {
-		o.Reason = strings.ToLower(strings.ReplaceAll(outcome, "_", " "))
+		o.Reason = reasonOf(outcome)
 	}
 	return o, nil
+}
+
+// reasonOf words an authentication outcome: INVALID_PASSWORD → "invalid
+// password". The documented outcomes are constants.
+func reasonOf(outcome string) string {
+	switch outcome {
+	case "INVALID_PASSWORD":
+		return "invalid password"
+	case "NOT_FOUND":
+		return "not found"
+	case "LOCKED":
+		return "locked"
+	case "TOKEN_EXPIRED":
+		return "token expired"
+	}
+	return strings.ToLower(strings.ReplaceAll(outcome, "_", " "))
 }
 
 // optBool normalizes a boolean field to "true", "false" or "" (absent).
@@ -402,7 +421,7 @@ func (r *record) resource(typ string) auditrelay.Resource {
 	res := auditrelay.Resource{Namespace: r.orgID}
 	switch typ {
 	case typeAuthz:
-		res.Type, res.ID = typeAndID(strings.Split(strings.TrimPrefix(r.name, "Authz."), "/"))
+		res.Type, res.ID = typeAndID(strings.TrimPrefix(r.name, "Authz."))
 	case typeAccess:
 		res.Type, res.ID = pathResource(r.request)
 	case typeAuthn:
@@ -415,11 +434,16 @@ func (r *record) resource(typ string) auditrelay.Resource {
 
 // typeAndID reads collection/id pairs (control-planes/<id>/services):
 // the last collection is the type, the id after it (not "*") the id.
-func typeAndID(segs []string) (typ, id string) {
-	for i := 0; i < len(segs); i += 2 {
-		typ, id = segs[i], ""
-		if i+1 < len(segs) && segs[i+1] != "*" {
-			id = segs[i+1]
+func typeAndID(name string) (typ, id string) {
+	for rest, more := name, true; more; {
+		typ, rest, more = strings.Cut(rest, "/")
+		id = ""
+		if !more {
+			break
+		}
+		id, rest, more = strings.Cut(rest, "/")
+		if id == "*" {
+			id = ""
 		}
 	}
 	return typ, id
@@ -431,24 +455,29 @@ func typeAndID(segs []string) (typ, id string) {
 // /v2/control-planes/<uuid> → control-planes, <uuid>.
 func pathResource(path string) (typ, id string) {
 	path, _, _ = strings.Cut(path, "?")
-	segs := strings.Split(strings.Trim(path, "/"), "/")
-	for i := len(segs) - 1; i >= 0; i-- {
-		s := segs[i]
-		if s == "" || isID(s) || isVersion(s) {
-			continue
+	path = strings.Trim(path, "/")
+	next, hasNext := "", false // the segment after the one looked at
+	for rest := path; ; {
+		i := strings.LastIndexByte(rest, '/')
+		s := rest[i+1:]
+		if s != "" && !isID(s) && !isVersion(s) {
+			if hasNext && isID(next) {
+				id = next
+			}
+			return s, id
 		}
-		if i+1 < len(segs) && isID(segs[i+1]) {
-			id = segs[i+1]
+		if i < 0 {
+			return "", ""
 		}
-		return s, id
+		next, hasNext, rest = s, true, rest[:i]
 	}
-	return "", ""
 }
 
-// isID: a UUID or a number.
+// isID: a UUID or a number (a uint64).
 func isID(s string) bool {
-	if _, err := strconv.ParseUint(s, 10, 64); err == nil {
-		return true
+	if isDigits(s) {
+		_, err := strconv.ParseUint(s, 10, 64)
+		return err == nil
 	}
 	if len(s) != 36 {
 		return false
@@ -465,6 +494,17 @@ func isID(s string) bool {
 		}
 	}
 	return true
+}
+
+// isDigits reports whether s is one or more ASCII digits, the only
+// strings strconv.ParseUint may take in base 10.
+func isDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func isVersion(s string) bool {
