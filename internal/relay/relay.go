@@ -317,7 +317,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	return runErr
 }
 
-// Addr is set once Run listens (tests pass listen = "127.0.0.1:0").
+// listen opens the ingest listener, with TLS when [relay] names a cert.
 func (r *Relay) listen() (net.Listener, error) {
 	ln, err := net.Listen("tcp", r.cfg.Relay.Listen)
 	if err != nil {
