@@ -62,6 +62,7 @@ func TestE2E(t *testing.T) {
 	sink := exec.CommandContext(ctx, load, "sink", "-listen", sinkAddr, "-token", token, "-report", "0",
 		"-expect", fmt.Sprint(*total), "-exit-after-idle", "1s", "-json")
 	sink.Stdout, sink.Stderr = &sinkOut, os.Stderr
+	sink.Env = toolEnv()
 	if err := sink.Start(); err != nil {
 		t.Fatalf("start sink: %v", err)
 	}
@@ -90,6 +91,7 @@ func TestE2E(t *testing.T) {
 	}
 	post := exec.CommandContext(ctx, load, args...)
 	post.Stderr = os.Stderr
+	post.Env = toolEnv()
 	loadOut, err := post.Output()
 	if err != nil {
 		t.Errorf("load: %v", err)
@@ -125,6 +127,10 @@ func TestE2E(t *testing.T) {
 		t.Errorf("sink counted %d events, want %d", s.Events, *total)
 	}
 }
+
+// toolEnv is the environment of the load tool and its sink: one P each, as
+// bench/e2e.sh runs them, so that they leave the cores to the relay.
+func toolEnv() []string { return append(os.Environ(), "GOMAXPROCS=1") }
 
 func config(listen, sink, dataDir string) string {
 	return fmt.Sprintf(`

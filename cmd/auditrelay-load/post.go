@@ -202,7 +202,10 @@ func loopbackOnly(_, address string, _ syscall.RawConn) error {
 }
 
 // newClient builds the HTTP client of a run: no proxy, no redirects, one
-// idle connection per worker, loopback-only dialing unless allowRemote.
+// idle connection per worker, loopback-only dialing unless allowRemote. The
+// 64 KiB write buffer sends a POST of 100 events (about 31 KiB for
+// openfaas) with its headers in one write instead of a 4 KiB one and the
+// rest.
 func newClient(c postConfig) (*http.Client, *http.Transport) {
 	dialer := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
 	if !c.AllowRemote {
@@ -215,6 +218,7 @@ func newClient(c postConfig) (*http.Client, *http.Transport) {
 		MaxIdleConnsPerHost: c.Concurrency * 2,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
+		WriteBufferSize:     64 << 10,
 	}
 	return &http.Client{
 		Transport: tr,
@@ -323,6 +327,8 @@ type worker struct {
 	body   []byte
 	zbuf   bytes.Buffer
 	zw     *gzip.Writer
+	answer bytes.Buffer     // the last answer's body, reused
+	limit  io.LimitedReader // bounds answer, reused
 	hist   histogram
 	errors map[string]int64
 
@@ -446,8 +452,11 @@ func (w *worker) attempt(ctx context.Context, p Payload, body []byte) (int, time
 	if err != nil {
 		return 0, 0, err
 	}
-	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	w.answer.Reset()
+	w.limit = io.LimitedReader{R: resp.Body, N: 64 << 10}
+	_, _ = w.answer.ReadFrom(&w.limit)
 	_ = resp.Body.Close()
+	answer := w.answer.Bytes()
 	latency := time.Since(start)
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:

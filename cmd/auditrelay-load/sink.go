@@ -121,6 +121,8 @@ type sink struct {
 	failed, acks                                   atomic.Int64
 	first, last                                    atomic.Int64 // unix ns of first and last event
 
+	scratch sync.Pool // of *scratch: one request's buffers, reused
+
 	mu           sync.Mutex // guards the fields below
 	refused      map[string]int64
 	ids          map[string]struct{}
@@ -131,6 +133,7 @@ type sink struct {
 
 func newSink(c sinkConfig, out io.Writer) *sink {
 	s := &sink{cfg: c, now: time.Now, refused: map[string]int64{}}
+	s.scratch.New = func() any { return new(scratch) }
 	if c.CountIDs {
 		s.ids = map[string]struct{}{}
 	}
@@ -219,11 +222,45 @@ func (s *sink) injectFailure(w http.ResponseWriter, hec bool) bool {
 	return true
 }
 
-// readBody reads the request body within MaxBody, gunzipping it when
-// Content-Encoding says gzip (or application/gzip) or it starts with the
-// gzip magic. status is non-zero when the body was refused.
-func (s *sink) readBody(w http.ResponseWriter, r *http.Request) (body []byte, status int, reason string) {
-	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+// scratch is one request's reusable buffers. The sink pools them, so a
+// steady stream of requests allocates next to nothing: the raw and the
+// gunzipped body, the gzip reader (Reset, not rebuilt) and the events.
+type scratch struct {
+	raw, plain bytes.Buffer
+	src        bytes.Reader
+	zr         gzip.Reader
+	limit      io.LimitedReader
+	entries    []sinkEntry
+}
+
+// maxPooledBuffer is the largest buffer put back into the pool; a larger
+// one (a body far over the relay's 1 MB batches) is left to the GC.
+const maxPooledBuffer = 8 << 20
+
+func (s *sink) getScratch() *scratch { return s.scratch.Get().(*scratch) }
+
+// putScratch returns sc to the pool unless it grew too large to keep.
+func (s *sink) putScratch(sc *scratch) {
+	if sc.raw.Cap() > maxPooledBuffer || sc.plain.Cap() > maxPooledBuffer || cap(sc.entries) > maxPooledBuffer/32 {
+		return
+	}
+	clear(sc.entries)
+	sc.entries = sc.entries[:0]
+	sc.src.Reset(nil)
+	s.scratch.Put(sc)
+}
+
+// readBody reads the request body within MaxBody into sc, gunzipping it
+// when Content-Encoding says gzip (or application/gzip) or it starts with
+// the gzip magic. status is non-zero when the body was refused. body
+// aliases sc's buffers.
+func (s *sink) readBody(sc *scratch, w http.ResponseWriter, r *http.Request) (body []byte, status int, reason string) {
+	sc.raw.Reset()
+	if n := r.ContentLength; n > 0 && n <= s.cfg.MaxBody {
+		sc.raw.Grow(int(n) + bytes.MinRead) // ReadFrom wants MinRead spare to see EOF
+	}
+	_, err := sc.raw.ReadFrom(http.MaxBytesReader(w, r.Body, s.cfg.MaxBody))
+	raw := sc.raw.Bytes()
 	s.bytes.Add(int64(len(raw)))
 	var tooBig *http.MaxBytesError
 	switch {
@@ -232,15 +269,17 @@ func (s *sink) readBody(w http.ResponseWriter, r *http.Request) (body []byte, st
 	case err != nil:
 		return nil, http.StatusBadRequest, "read body: " + err.Error()
 	}
-	enc := strings.ToLower(r.Header.Get("Content-Encoding"))
-	if !strings.Contains(enc, "gzip") && !bytes.HasPrefix(raw, []byte{0x1f, 0x8b}) {
+	if !isGzip(r.Header.Get("Content-Encoding"), raw) {
 		return raw, 0, ""
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
+	sc.src.Reset(raw)
+	if err := sc.zr.Reset(&sc.src); err != nil {
 		return nil, http.StatusBadRequest, "gunzip body: " + err.Error()
 	}
-	body, err = io.ReadAll(io.LimitReader(zr, s.cfg.MaxBody+1))
+	sc.plain.Reset()
+	sc.limit = io.LimitedReader{R: &sc.zr, N: s.cfg.MaxBody + 1}
+	_, err = sc.plain.ReadFrom(&sc.limit)
+	body = sc.plain.Bytes()
 	switch {
 	case err != nil:
 		return nil, http.StatusBadRequest, "gunzip body: " + err.Error()
@@ -248,6 +287,18 @@ func (s *sink) readBody(w http.ResponseWriter, r *http.Request) (body []byte, st
 		return nil, http.StatusRequestEntityTooLarge, "decompressed body over -max-body"
 	}
 	return body, 0, ""
+}
+
+// isGzip reports whether a body is gzip: Content-Encoding names it, or the
+// body starts with the gzip magic.
+func isGzip(contentEncoding string, raw []byte) bool {
+	if len(raw) >= 2 && raw[0] == 0x1f && raw[1] == 0x8b {
+		return true
+	}
+	if contentEncoding == "" {
+		return false
+	}
+	return strings.Contains(strings.ToLower(contentEncoding), "gzip")
 }
 
 // hecError is a Splunk HEC error answer about the whole request.
@@ -284,25 +335,28 @@ func (s *sink) serveHEC(w http.ResponseWriter, r *http.Request) {
 	if s.injectFailure(w, true) {
 		return
 	}
-	body, status, reason := s.readBody(w, r)
+	sc := s.getScratch()
+	defer s.putScratch(sc)
+	body, status, reason := s.readBody(sc, w, r)
 	if status != 0 {
 		s.refuse(w, status, hecError(reason, 6))
 		return
 	}
-	events, bad := decodeHEC(body)
+	events, bad := decodeHEC(body, sc.entries[:0])
+	sc.entries = events
 	s.record(events, true)
 	if bad != "" {
 		code := 6
 		switch bad {
-		case "Event field is required":
+		case hecEventRequired:
 			code = 12
-		case "Event field cannot be blank":
+		case hecEventBlank:
 			code = 13
 		}
 		s.refuse(w, http.StatusBadRequest, hecEventError(bad, code, len(events)))
 		return
 	}
-	if r.Header.Get("X-Splunk-Request-Channel") != "" || r.URL.Query().Get("channel") != "" {
+	if r.Header.Get("X-Splunk-Request-Channel") != "" || (r.URL.RawQuery != "" && r.URL.Query().Get("channel") != "") {
 		writeAnswer(w, http.StatusOK, `{"text":"Success","code":0,"ackId":`+strconv.FormatInt(s.acks.Add(1)-1, 10)+`}`)
 		return
 	}
@@ -313,34 +367,6 @@ func (s *sink) serveHEC(w http.ResponseWriter, r *http.Request) {
 type sinkEntry struct {
 	data []byte
 	kind entryKind
-}
-
-// decodeHEC splits a HEC body into its events' values; bad is the Splunk
-// text of the first bad object, empty when all were good.
-func decodeHEC(body []byte) (events []sinkEntry, bad string) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	for {
-		var obj struct {
-			Event json.RawMessage `json:"event"`
-		}
-		err := dec.Decode(&obj)
-		if err == io.EOF {
-			return events, ""
-		}
-		if err != nil {
-			return events, "Invalid data format"
-		}
-		switch ev := bytes.TrimSpace(obj.Event); {
-		case len(ev) == 0:
-			return events, "Event field is required"
-		case string(ev) == `""` || string(ev) == "null":
-			return events, "Event field cannot be blank"
-		case ev[0] == '"':
-			events = append(events, sinkEntry{ev, entryString})
-		default:
-			events = append(events, sinkEntry{ev, entryJSON})
-		}
-	}
 }
 
 // serveAck answers every ackId asked about as indexed.
@@ -374,98 +400,21 @@ func (s *sink) serveGeneric(w http.ResponseWriter, r *http.Request) {
 	if s.injectFailure(w, false) {
 		return
 	}
-	body, status, reason := s.readBody(w, r)
+	sc := s.getScratch()
+	defer s.putScratch(sc)
+	body, status, reason := s.readBody(sc, w, r)
 	if status != 0 {
 		s.refuse(w, status, `{"error":`+strconv.Quote(reason)+`}`)
 		return
 	}
-	entries, err := splitGeneric(body)
+	entries, err := splitGeneric(body, sc.entries[:0])
+	sc.entries = entries
 	if err != nil {
 		s.refuse(w, http.StatusBadRequest, `{"error":`+strconv.Quote(err.Error())+`}`)
 		return
 	}
 	dups := s.record(entries, false)
 	writeAnswer(w, http.StatusOK, `{"accepted":`+strconv.Itoa(len(entries))+`,"duplicates":`+strconv.FormatInt(dups, 10)+`,"ignored":0}`)
-}
-
-// splitGeneric splits a body into events: the elements of a JSON array,
-// concatenated JSON values (NDJSON), else the non-blank lines.
-func splitGeneric(body []byte) ([]sinkEntry, error) {
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 {
-		return nil, nil
-	}
-	if trimmed[0] == '[' {
-		return splitArray(trimmed)
-	}
-	if trimmed[0] == '{' {
-		if entries, ok := splitValues(trimmed); ok {
-			return entries, nil
-		}
-	}
-	return splitLines(body), nil
-}
-
-func splitArray(body []byte) ([]sinkEntry, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if _, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("decode JSON array: %w", err)
-	}
-	var entries []sinkEntry
-	for dec.More() {
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("decode JSON array element %d: %w", len(entries)+1, err)
-		}
-		entries = append(entries, sinkEntry{v, entryJSON})
-	}
-	if _, err := dec.Token(); err != nil {
-		return nil, fmt.Errorf("decode JSON array end: %w", err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("decode JSON array: data after the closing bracket")
-	}
-	return entries, nil
-}
-
-// splitValues decodes concatenated JSON values; ok is false when the body
-// is not purely JSON (a Konnect batch mixing JSON and CEF lines).
-func splitValues(body []byte) ([]sinkEntry, bool) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	var entries []sinkEntry
-	for {
-		var v json.RawMessage
-		err := dec.Decode(&v)
-		if err == io.EOF {
-			return entries, true
-		}
-		if err != nil {
-			return nil, false
-		}
-		entries = append(entries, sinkEntry{v, entryJSON})
-	}
-}
-
-func splitLines(body []byte) []sinkEntry {
-	var entries []sinkEntry
-	for len(body) > 0 {
-		line := body
-		if i := bytes.IndexByte(body, '\n'); i >= 0 {
-			line, body = body[:i], body[i+1:]
-		} else {
-			body = nil
-		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		kind := entryText
-		if line[0] == '{' && json.Valid(line) {
-			kind = entryJSON
-		}
-		entries = append(entries, sinkEntry{line, kind})
-	}
-	return entries
 }
 
 // record counts entries, writes them to -out and tracks their ids; it
@@ -512,12 +461,11 @@ func (s *sink) writeEntry(e sinkEntry) {
 	data := e.data
 	switch e.kind {
 	case entryString:
-		var str string
-		if json.Unmarshal(data, &str) == nil {
-			data = []byte(str)
+		if line := unquote(data); line != nil {
+			data = line
 		}
 	case entryJSON:
-		if bytes.ContainsAny(data, "\r\n") {
+		if bytes.IndexByte(data, '\n') >= 0 || bytes.IndexByte(data, '\r') >= 0 {
 			var b bytes.Buffer
 			if json.Compact(&b, data) == nil {
 				data = b.Bytes()
@@ -531,10 +479,10 @@ func (s *sink) writeEntry(e sinkEntry) {
 // trackID notes an entry's id; 1 when it was seen before. Caller holds mu.
 func (s *sink) trackID(e sinkEntry) int64 {
 	id := entryID(e)
-	if id == "" {
+	if id == nil {
 		return 0
 	}
-	if _, seen := s.ids[id]; seen {
+	if _, seen := s.ids[string(id)]; seen {
 		s.dupIDs++
 		return 1
 	}
@@ -542,46 +490,8 @@ func (s *sink) trackID(e sinkEntry) int64 {
 		s.idsTruncated = true
 		return 0
 	}
-	s.ids[id] = struct{}{}
+	s.ids[string(id)] = struct{}{}
 	return 0
-}
-
-// entryID is a JSON object's "id", or a CEF line's externalId.
-func entryID(e sinkEntry) string {
-	switch e.kind {
-	case entryJSON:
-		var v struct {
-			ID json.RawMessage `json:"id"`
-		}
-		if json.Unmarshal(e.data, &v) != nil || len(v.ID) == 0 {
-			return ""
-		}
-		var str string
-		if json.Unmarshal(v.ID, &str) == nil {
-			return str
-		}
-		return string(v.ID)
-	case entryString:
-		var str string
-		if json.Unmarshal(e.data, &str) != nil {
-			return ""
-		}
-		return cefExternalID(str)
-	}
-	return cefExternalID(string(e.data))
-}
-
-// cefExternalID is the value of a CEF extension's externalId key.
-func cefExternalID(line string) string {
-	i := strings.Index(line, "externalId=")
-	if i < 0 || (i > 0 && line[i-1] != ' ' && line[i-1] != '|') {
-		return ""
-	}
-	v := line[i+len("externalId="):]
-	if j := strings.IndexByte(v, ' '); j >= 0 {
-		v = v[:j]
-	}
-	return v
 }
 
 // result is the sink's summary so far.
