@@ -2,7 +2,6 @@ package kong
 
 import (
 	"bytes"
-	"strconv"
 	"strings"
 
 	"github.com/auditrelay/auditrelay"
@@ -253,11 +252,7 @@ func (f *fast) str(dst *span) bool {
 
 func (f *fast) appendText(raw []byte, decode bool) span {
 	off := len(f.text)
-	if decode {
-		f.text = jsonscan.AppendDecoded(f.text, raw)
-	} else {
-		f.text = append(f.text, raw...)
-	}
+	f.text = jsonscan.AppendText(f.text, raw, decode)
 	return span{off, len(f.text)}
 }
 
@@ -267,7 +262,7 @@ func (f *fast) status(rec *record) bool {
 	r := &f.r
 	switch r.Peek() {
 	case jsonscan.Number:
-		n, ok := parseInt(r.Number())
+		n, ok := jsonscan.ParseInt(r.Number())
 		rec.Status = n
 		return ok
 	case jsonscan.Null:
@@ -275,30 +270,6 @@ func (f *fast) status(rec *record) bool {
 		return true
 	}
 	return false
-}
-
-// parseInt reads a JSON number literal as strconv.ParseInt(lit, 10, 64)
-// does.
-func parseInt(lit []byte) (int, bool) {
-	digits := lit
-	if len(digits) > 0 && digits[0] == '-' {
-		digits = digits[1:]
-	}
-	if len(digits) == 0 || len(digits) > 18 {
-		n, err := strconv.ParseInt(string(lit), 10, 64)
-		return int(n), err == nil
-	}
-	n := 0
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	if len(digits) < len(lit) {
-		n = -n
-	}
-	return n, true
 }
 
 // entitySpans is what entity reads of an entity: its strings as spans of

@@ -3,7 +3,6 @@ package konghooks
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"strings"
 
 	"github.com/auditrelay/auditrelay"
@@ -187,11 +186,7 @@ func (f *fast) str(dst *span) bool {
 
 func (f *fast) appendText(raw []byte, decode bool) span {
 	off := len(f.text)
-	if decode {
-		f.text = jsonscan.AppendDecoded(f.text, raw)
-	} else {
-		f.text = append(f.text, raw...)
-	}
+	f.text = jsonscan.AppendText(f.text, raw, decode)
 	return span{off, len(f.text)}
 }
 
@@ -200,7 +195,7 @@ func (f *fast) port(h *hook) bool {
 	r := &f.r
 	switch r.Peek() {
 	case jsonscan.Number:
-		n, ok := parseInt(r.Number())
+		n, ok := jsonscan.ParseInt(r.Number())
 		h.Port = n
 		return ok
 	case jsonscan.Null:
@@ -208,30 +203,6 @@ func (f *fast) port(h *hook) bool {
 		return true
 	}
 	return false
-}
-
-// parseInt reads a JSON number literal as strconv.ParseInt(lit, 10, 64)
-// does.
-func parseInt(lit []byte) (int, bool) {
-	digits := lit
-	if len(digits) > 0 && digits[0] == '-' {
-		digits = digits[1:]
-	}
-	if len(digits) == 0 || len(digits) > 18 {
-		n, err := strconv.ParseInt(string(lit), 10, 64)
-		return int(n), err == nil
-	}
-	n := 0
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	if len(digits) < len(lit) {
-		n = -n
-	}
-	return n, true
 }
 
 var entityKeys = []string{"id", "name", "username", "custom_id", "ws_id", "created_at", "updated_at"}

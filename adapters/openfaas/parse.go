@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -461,7 +460,7 @@ func (p *parser) code(e *element) {
 	switch r.Peek() {
 	case jsonscan.Number:
 		lit := r.Number()
-		n, ok := parseInt(lit)
+		n, ok := jsonscan.ParseInt(lit)
 		if !ok {
 			if e.typeErr == nil {
 				e.typeErr = fmt.Errorf("response_code: got JSON number %s, want int", lit)
@@ -475,30 +474,6 @@ func (p *parser) code(e *element) {
 	default:
 		p.mistyped(e, "response_code", "int")
 	}
-}
-
-// parseInt reads a JSON number as an int the way encoding/json does
-// (strconv.ParseInt: no fraction, no exponent, no overflow).
-func parseInt(lit []byte) (int, bool) {
-	digits := lit
-	if len(digits) > 0 && digits[0] == '-' {
-		digits = digits[1:]
-	}
-	if len(digits) == 0 || len(digits) > 18 {
-		n, err := strconv.ParseInt(string(lit), 10, 0)
-		return int(n), err == nil
-	}
-	n := 0
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	if len(digits) < len(lit) {
-		n = -n
-	}
-	return n, true
 }
 
 // time reads time with time.Time's own UnmarshalJSON, as encoding/json

@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -94,4 +95,37 @@ func getu4(s []byte) rune {
 		r = r*16 + d
 	}
 	return r
+}
+
+// AppendText appends a string's text as String returned it: decoded when
+// decode is set, else the raw bytes (which then hold no escape).
+func AppendText(dst, raw []byte, decode bool) []byte {
+	if decode {
+		return AppendDecoded(dst, raw)
+	}
+	return append(dst, raw...)
+}
+
+// ParseInt reads a JSON number literal as an int the way encoding/json
+// does (strconv.ParseInt: no fraction, no exponent, no overflow).
+func ParseInt(lit []byte) (int, bool) {
+	digits := lit
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 {
+		n, err := strconv.ParseInt(string(lit), 10, 0)
+		return int(n), err == nil
+	}
+	n := 0
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	if len(digits) < len(lit) {
+		n = -n
+	}
+	return n, true
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -254,6 +255,17 @@ func BenchmarkSkip(b *testing.B) {
 	for b.Loop() {
 		if err := Validate(data); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+func TestParseIntMatchesStrconv(t *testing.T) {
+	for _, lit := range []string{"0", "-0", "7", "-42", "202", "999999999999999999", "9223372036854775807",
+		"9223372036854775808", "-9223372036854775808", "1.5", "1e3", "", "-", "01x"} {
+		n, ok := ParseInt([]byte(lit))
+		want, err := strconv.ParseInt(lit, 10, 0)
+		if ok != (err == nil) || ok && n != int(want) {
+			t.Errorf("ParseInt(%q) = %d, %v; strconv says %d, %v", lit, n, ok, want, err)
 		}
 	}
 }
