@@ -29,6 +29,10 @@ type Relay struct {
 	DataDir string `toml:"data_dir"`
 	// MaxBodyBytes caps one request body; default 10MiB. Larger: 413.
 	MaxBodyBytes auditrelay.Size `toml:"max_body_bytes"`
+	// MaxConcurrentRequests caps the ingest requests read and parsed at
+	// once (memory ≈ max_body_bytes × this at worst); default 32. Past it
+	// a request waits up to 1s, then is refused like a full spool.
+	MaxConcurrentRequests int `toml:"max_concurrent_requests"`
 	// SpoolMaxBytes caps the spool on disk; default 1GiB. Full: 503/429.
 	SpoolMaxBytes auditrelay.Size `toml:"spool_max_bytes"`
 	// DedupWindow is how long an event id is remembered; default 10m.
@@ -51,16 +55,17 @@ type Relay struct {
 // DefaultRelay returns the [relay] defaults.
 func DefaultRelay() Relay {
 	return Relay{
-		Listen:           "127.0.0.1:9780",
-		DataDir:          "./auditrelay-data",
-		MaxBodyBytes:     10 << 20,
-		SpoolMaxBytes:    1 << 30,
-		DedupWindow:      auditrelay.Duration(10 * time.Minute),
-		DedupMaxEntries:  1_000_000,
-		ShutdownTimeout:  auditrelay.Duration(30 * time.Second),
-		RejectedMaxBytes: 64 << 20,
-		LogFormat:        "text",
-		LogLevel:         "info",
+		Listen:                "127.0.0.1:9780",
+		DataDir:               "./auditrelay-data",
+		MaxBodyBytes:          10 << 20,
+		MaxConcurrentRequests: 32,
+		SpoolMaxBytes:         1 << 30,
+		DedupWindow:           auditrelay.Duration(10 * time.Minute),
+		DedupMaxEntries:       1_000_000,
+		ShutdownTimeout:       auditrelay.Duration(30 * time.Second),
+		RejectedMaxBytes:      64 << 20,
+		LogFormat:             "text",
+		LogLevel:              "info",
 	}
 }
 
@@ -75,6 +80,9 @@ func (r Relay) Validate() error {
 	}
 	if r.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New(`[relay] "max_body_bytes" must be positive`))
+	}
+	if r.MaxConcurrentRequests <= 0 {
+		errs = append(errs, errors.New(`[relay] "max_concurrent_requests" must be positive`))
 	}
 	if r.SpoolMaxBytes < 1<<20 {
 		errs = append(errs, errors.New(`[relay] "spool_max_bytes" must be at least 1MiB`))

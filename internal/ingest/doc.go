@@ -8,6 +8,7 @@
 //	unknown input                               404
 //	not POST                                    405, Allow: POST
 //	relay shutting down / spool full            refusal (below)
+//	max_concurrent_requests busy for 1 s        refusal (below)
 //	Content-Length over max_body_bytes          413 before reading the body
 //	body over max_body_bytes while reading      413
 //	Authorization or signature wrong/missing    401

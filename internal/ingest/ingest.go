@@ -53,6 +53,13 @@ type Options struct {
 	Journal      Journal
 	Rejected     Keeper
 	MaxBodyBytes int64
+	// MaxConcurrent caps the requests read and parsed at once, so memory
+	// is bounded by max_body_bytes × MaxConcurrent, not by load; a
+	// request waits up to SlotWait for a slot, then is refused like a
+	// full spool. Zero means 32.
+	MaxConcurrent int
+	// SlotWait is how long a request waits for a slot; zero means 1s.
+	SlotWait time.Duration
 	// RetryAfter is what a refusal asks the sender to wait; default 5s.
 	RetryAfter time.Duration
 	Metrics    *metrics.Registry
@@ -66,6 +73,7 @@ type Server struct {
 	inputs   map[string]*Input
 	draining atomic.Bool
 	bodies   sync.Pool
+	slots    chan struct{}
 
 	requests metrics.Counter
 	events   metrics.Counter
@@ -77,7 +85,13 @@ func New(opts Options) *Server {
 	if opts.RetryAfter <= 0 {
 		opts.RetryAfter = 5 * time.Second
 	}
-	s := &Server{opts: opts, inputs: map[string]*Input{}}
+	if opts.MaxConcurrent <= 0 {
+		opts.MaxConcurrent = 32
+	}
+	if opts.SlotWait <= 0 {
+		opts.SlotWait = time.Second
+	}
+	s := &Server{opts: opts, inputs: map[string]*Input{}, slots: make(chan struct{}, opts.MaxConcurrent)}
 	for _, in := range opts.Inputs {
 		s.inputs[in.Name] = in
 	}
@@ -131,6 +145,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, in *Input) int {
 	if r.ContentLength > s.opts.MaxBodyBytes {
 		return s.tooLarge(w)
 	}
+	if !s.acquire(r.Context()) {
+		return s.refuse(w, in, "the relay is handling max_concurrent_requests requests already")
+	}
+	defer func() { <-s.slots }()
 	buf := s.bodies.Get().(*bytes.Buffer)
 	defer s.putBody(buf)
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)); err != nil {
@@ -168,6 +186,25 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, in *Input) int {
 	return writeJSON(w, http.StatusOK, answer{
 		Accepted: accepted, Duplicates: dups, Ignored: parsed.Ignored, Rejected: len(parsed.Rejected),
 	})
+}
+
+// acquire takes a request slot, waiting at most SlotWait.
+func (s *Server) acquire(ctx context.Context) bool {
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(s.opts.SlotWait)
+	defer t.Stop()
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	case <-ctx.Done():
+		return false
+	}
 }
 
 func (s *Server) putBody(b *bytes.Buffer) {

@@ -320,3 +320,54 @@ type discard struct{}
 func (discard) Append(_ context.Context, e []auditrelay.Event) (int, int, error) {
 	return len(e), 0, nil
 }
+
+// blockingJournal holds every Append until release is closed.
+type blockingJournal struct {
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (j *blockingJournal) Append(_ context.Context, e []auditrelay.Event) (int, int, error) {
+	j.entered <- struct{}{}
+	<-j.release
+	return len(e), 0, nil
+}
+
+// TestConcurrencyCapRefusesPastTheLimit: with one slot taken, the next
+// request waits SlotWait and is refused the way its sender retries.
+func TestConcurrencyCapRefusesPastTheLimit(t *testing.T) {
+	open, _ := openfaas.New(openfaas.DefaultConfig())
+	j := &blockingJournal{entered: make(chan struct{}, 1), release: make(chan struct{})}
+	srv := New(Options{
+		Inputs:       []*Input{{Name: "unsigned", Adapter: open, AllowUnsigned: true}},
+		Journal:      j,
+		MaxBodyBytes: 1 << 20, MaxConcurrent: 1, SlotWait: 50 * time.Millisecond,
+		Metrics: metrics.New(), Logger: slog.New(slog.DiscardHandler), Now: time.Now,
+	})
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	first := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(ts.URL+"/ingest/unsigned", "application/json", strings.NewReader(seed))
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	<-j.entered // the first request holds the only slot
+	start := time.Now()
+	resp, err := http.Post(ts.URL+"/ingest/unsigned", "application/json", strings.NewReader(seed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" || time.Since(start) < 50*time.Millisecond {
+		t.Fatalf("second request: %d after %v; want 503 with Retry-After after waiting for a slot", resp.StatusCode, time.Since(start))
+	}
+	close(j.release)
+	if code := <-first; code != 200 {
+		t.Fatalf("first request: %d", code)
+	}
+}

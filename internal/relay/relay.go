@@ -226,7 +226,8 @@ func (r *Relay) buildIngest(keeper *rejected.Store) error {
 	}
 	r.ingest = ingest.New(ingest.Options{
 		Inputs: inputs, Journal: r.journal, Rejected: keeper, MaxBodyBytes: int64(r.cfg.Relay.MaxBodyBytes),
-		Metrics: r.metrics, Logger: r.logger, Now: r.now,
+		MaxConcurrent: r.cfg.Relay.MaxConcurrentRequests,
+		Metrics:       r.metrics, Logger: r.logger, Now: r.now,
 	})
 	r.registerMetrics()
 	return nil
