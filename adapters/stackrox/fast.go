@@ -21,7 +21,7 @@ import (
 // the field's or twice. The general path then runs from the start, so
 // both give the same result.
 func parseFast(body []byte, meta auditrelay.Meta) (out auditrelay.Parsed, ok bool) {
-	f := fast{r: jsonscan.NewReader(body), body: body, meta: meta, text: make([]byte, 0, len(body))}
+	f := fast{r: jsonscan.NewReader(body), body: body, meta: meta}
 	r := &f.r
 	switch r.Peek() {
 	case jsonscan.Object:
@@ -53,12 +53,36 @@ type fast struct {
 	meta      auditrelay.Meta
 	out       auditrelay.Parsed
 	compact   []byte
-	text      []byte // one message's strings, back to back
-	roleNames []span // its user's roles
+	decoded   []byte  // one message's strings that are not as the body has them
+	roleSpans [8]span // its user's roles
+	moreRoles []span  // and any after the eighth
+	nRoles    int     // how many roles in all
 }
 
-// span locates a string in fast.text.
-type span struct{ off, end int }
+// span locates a string in fast.body, or in fast.decoded when it is
+// decoded; after gather, in the message's text.
+type span struct {
+	off, end int
+	decoded  bool
+}
+
+// bytes returns the string s locates.
+func (f *fast) bytes(s span) []byte {
+	if s.decoded {
+		return f.decoded[s.off:s.end]
+	}
+	return f.body[s.off:s.end]
+}
+
+// addRole records a role's name.
+func (f *fast) addRole(s span) {
+	if f.nRoles < len(f.roleSpans) {
+		f.roleSpans[f.nRoles] = s
+	} else {
+		f.moreRoles = append(f.moreRoles, s)
+	}
+	f.nRoles++
+}
 
 // fields is what parseFast reads of one audit message, as spans of text.
 type fields struct {
@@ -97,7 +121,8 @@ func member(it *jsonscan.Iter, seen *uint32, names ...string) (int, bool) {
 		}
 	}
 	for _, n := range names {
-		if strings.EqualFold(string(key), n) {
+		// An ASCII key folds to a name only at the name's length.
+		if len(key) == len(n) && strings.EqualFold(string(key), n) {
 			return 0, false
 		}
 	}
@@ -124,7 +149,7 @@ func (f *fast) message() bool {
 				return false
 			}
 			start, spaces := r.Pos(), r.Spaces()
-			f.text, f.roleNames = f.text[:0], f.roleNames[:0]
+			f.decoded, f.moreRoles, f.nRoles = f.decoded[:0], f.moreRoles[:0], 0
 			if !f.audit(&m) {
 				return false
 			}
@@ -155,13 +180,14 @@ func (f *fast) str(dst *span) bool {
 	switch r.Peek() {
 	case jsonscan.String:
 		raw, decode := r.String()
-		off := len(f.text)
-		if decode {
-			f.text = jsonscan.AppendDecoded(f.text, raw)
-		} else {
-			f.text = append(f.text, raw...)
+		if !decode {
+			end := r.Pos() - 1 // the closing quote
+			*dst = span{off: end - len(raw), end: end}
+			return true
 		}
-		*dst = span{off, len(f.text)}
+		off := len(f.decoded)
+		f.decoded = jsonscan.AppendDecoded(f.decoded, raw)
+		*dst = span{off: off, end: len(f.decoded), decoded: true}
 		return true
 	case jsonscan.Null:
 		r.Null()
@@ -181,13 +207,13 @@ func (f *fast) enum(dst *span, names []string) bool {
 	if err != nil {
 		return false
 	}
-	off := len(f.text)
+	off := len(f.decoded)
 	if n >= 0 && n < len(names) {
-		f.text = append(f.text, names[n]...)
+		f.decoded = append(f.decoded, names[n]...)
 	} else {
-		f.text = append(f.text, lit...)
+		f.decoded = append(f.decoded, lit...)
 	}
-	*dst = span{off, len(f.text)}
+	*dst = span{off: off, end: len(f.decoded), decoded: true}
 	return true
 }
 
@@ -294,7 +320,7 @@ func (f *fast) roles(m *fields) bool {
 		if !f.role(&name, &has) {
 			return false
 		}
-		f.roleNames = append(f.roleNames, name)
+		f.addRole(name)
 	}
 	return true
 }
@@ -419,7 +445,7 @@ func (f *fast) forwarded(m *fields) bool {
 		if !f.str(&s) {
 			return false
 		}
-		first, _, _ := bytes.Cut(f.text[s.off:s.end], []byte{','})
+		first, _, _ := bytes.Cut(f.bytes(s), []byte{','})
 		if len(bytes.TrimSpace(first)) > 0 && m.xff == (span{}) {
 			m.xff = s
 		}
@@ -427,60 +453,118 @@ func (f *fast) forwarded(m *fields) bool {
 	return true
 }
 
-// normalize builds the message the general path would have decoded and
-// maps it with the same normalize.
+// normalize maps the message as normalize does, with every string a part
+// of one string holding the message's text, and the roles in one slice.
 func (f *fast) normalize(fs *fields, compact []byte) (auditrelay.Event, bool) {
-	text := string(f.text)
+	text := f.gather(fs)
 	at := func(s span) string { return text[s.off:s.end] }
-	var m message
+	v := fieldsOf{
+		status:      requestStatus(at(fs.status)),
+		reason:      at(fs.reason),
+		method:      accessMethod(at(fs.method)),
+		interaction: interaction(at(fs.interaction)),
+	}
 	if fs.hasTime {
 		ts, err := time.Parse(time.RFC3339Nano, at(fs.time))
 		if err != nil {
 			return auditrelay.Event{}, false
 		}
-		m.Time.t = ts.UTC()
+		v.time = ts.UTC()
 	}
-	m.Status = requestStatus(at(fs.status))
-	m.StatusReason = at(fs.reason)
-	m.Method = accessMethod(at(fs.method))
-	m.Interaction = interaction(at(fs.interaction))
-	var u userInfo
-	var roles [4]role
-	var one role
 	if fs.hasUser {
-		u = userInfo{Username: at(fs.username), FriendlyName: at(fs.friendly)}
-		if len(f.roleNames) > 0 {
-			u.Roles = roles[:0]
-			for _, s := range f.roleNames {
-				u.Roles = append(u.Roles, role{Name: at(s)})
-			}
+		v.username, v.friendly, v.role = at(fs.username), at(fs.friendly), at(fs.role)
+		if v.named() {
+			v.roles = f.roleList(text)
 		}
-		if fs.hasRole {
-			one.Name = at(fs.role)
-			u.Role = &one
-		}
-		m.User = &u
 	}
-	var req request
-	var pl payload
-	var sh sourceHeaders
 	if fs.hasRequest {
-		req = request{Endpoint: at(fs.endpoint), Method: at(fs.reqMethod), SourceIP: at(fs.sourceIP)}
+		v.hasRequest = true
+		v.endpoint, v.reqMethod, v.sourceIP = at(fs.endpoint), at(fs.reqMethod), at(fs.sourceIP)
 		if fs.hasPayload {
-			pl = payload{Type: looseString(at(fs.typ)), ID: looseString(at(fs.id)), Name: looseString(at(fs.name)), Namespace: looseString(at(fs.namespace))}
-			req.Payload = &pl
+			v.hasPayload = true
+			v.typ, v.id, v.name, v.namespace = at(fs.typ), at(fs.id), at(fs.name), at(fs.namespace)
 		}
 		if fs.hasHeaders {
-			sh = sourceHeaders{XForwardedFor: addrList(firstAddr(at(fs.xff))), RemoteAddr: at(fs.remoteAddr), RequestAddr: at(fs.requestAddr), UserAgent: at(fs.userAgent)}
-			req.SourceHeaders = &sh
+			v.xff, v.remoteAddr, v.requestAddr, v.userAgent = firstAddr(at(fs.xff)), at(fs.remoteAddr), at(fs.requestAddr), at(fs.userAgent)
 		}
-		m.Request = &req
 	}
-	e := normalize(&m, compact)
+	e := v.event(compact)
 	e.ReceivedAt = f.meta.ReceivedAt
 	e.Source = auditrelay.Source{Kind: Kind, Input: f.meta.Input, DeliveryID: f.meta.DeliveryID}
 	if f.meta.IncludeRaw {
 		e.Raw = bytes.Clone(compact)
 	}
 	return e, true
+}
+
+// gather copies the strings of one message into one string, its text,
+// and points fs's and the roles' spans into it.
+func (f *fast) gather(fs *fields) string {
+	all := [...]*span{
+		&fs.time, &fs.status, &fs.reason, &fs.method, &fs.interaction,
+		&fs.username, &fs.friendly, &fs.role,
+		&fs.endpoint, &fs.reqMethod, &fs.sourceIP,
+		&fs.typ, &fs.id, &fs.name, &fs.namespace,
+		&fs.xff, &fs.remoteAddr, &fs.requestAddr, &fs.userAgent,
+	}
+	roles := f.roleSpans[:min(f.nRoles, len(f.roleSpans))]
+	n := 0
+	for _, s := range all {
+		n += s.end - s.off
+	}
+	for _, s := range roles {
+		n += s.end - s.off
+	}
+	for _, s := range f.moreRoles {
+		n += s.end - s.off
+	}
+	var b strings.Builder
+	b.Grow(n)
+	move := func(s *span) {
+		off := b.Len()
+		b.Write(f.bytes(*s))
+		*s = span{off: off, end: b.Len()}
+	}
+	for _, s := range all {
+		move(s)
+	}
+	for i := range roles {
+		move(&roles[i])
+	}
+	for i := range f.moreRoles {
+		move(&f.moreRoles[i])
+	}
+	return b.String()
+}
+
+// roleList returns the user's non-empty role names in text (after
+// gather), nil for none.
+func (f *fast) roleList(text string) []string {
+	roles := f.roleSpans[:min(f.nRoles, len(f.roleSpans))]
+	n := 0
+	for _, s := range roles {
+		if s.end > s.off {
+			n++
+		}
+	}
+	for _, s := range f.moreRoles {
+		if s.end > s.off {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	names := make([]string, 0, n)
+	for _, s := range roles {
+		if s.end > s.off {
+			names = append(names, text[s.off:s.end])
+		}
+	}
+	for _, s := range f.moreRoles {
+		if s.end > s.off {
+			names = append(names, text[s.off:s.end])
+		}
+	}
+	return names
 }

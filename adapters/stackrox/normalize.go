@@ -4,32 +4,91 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/auditrelay/auditrelay"
 )
 
 // normalize maps one audit message; compact is its json.Compact form.
 func normalize(m *message, compact []byte) auditrelay.Event {
-	e := auditrelay.Event{
-		ID:      auditrelay.ContentID(Kind, compact),
-		Time:    m.Time.t,
-		Actor:   actorOf(m.User),
-		Action:  auditrelay.Action{Name: string(m.Interaction), Verb: verbOf(m.Interaction)},
-		Outcome: outcomeOf(m.Status, m.StatusReason),
+	v := fieldsOf{
+		time:        m.Time.t,
+		status:      m.Status,
+		reason:      m.StatusReason,
+		method:      m.Method,
+		interaction: m.Interaction,
+	}
+	if u := m.User; u != nil {
+		v.username, v.friendly = u.Username, u.FriendlyName
+		if v.named() {
+			for _, r := range u.Roles {
+				if r.Name != "" {
+					v.roles = append(v.roles, r.Name)
+				}
+			}
+		}
+		if u.Role != nil {
+			v.role = u.Role.Name
+		}
 	}
 	if r := m.Request; r != nil {
-		e.Request = auditrelay.Request{
-			Method:   r.Method,
-			Path:     r.Endpoint,
-			ClientIP: clientIP(r),
+		v.hasRequest = true
+		v.endpoint, v.reqMethod, v.sourceIP = r.Endpoint, r.Method, r.SourceIP
+		if p := r.Payload; p != nil {
+			v.hasPayload = true
+			v.typ, v.id, v.name, v.namespace = string(p.Type), string(p.ID), string(p.Name), string(p.Namespace)
 		}
 		if h := r.SourceHeaders; h != nil {
-			e.Request.UserAgent = h.UserAgent
+			v.xff, v.remoteAddr, v.requestAddr, v.userAgent = string(h.XForwardedFor), h.RemoteAddr, h.RequestAddr, h.UserAgent
 		}
-		e.Resource = resourceOf(r)
 	}
-	e.Request.Interface = interfaceOf(m.Method)
-	e.Score(m.Status == "AUTH_FAILED")
+	return v.event(compact)
+}
+
+// fieldsOf is one audit message flattened to the values normalize maps,
+// with no pointers to nested structs, so that neither path moves a part of
+// a message to the heap: absent parts read as "".
+type fieldsOf struct {
+	time                                    time.Time
+	status                                  requestStatus
+	reason                                  string
+	method                                  accessMethod
+	interaction                             interaction
+	username, friendly                      string
+	roles                                   []string // the non-empty names of user.roles, for a named user
+	role                                    string   // user.role.name
+	hasRequest                              bool
+	endpoint, reqMethod, sourceIP           string
+	hasPayload                              bool
+	typ, id, name, namespace                string
+	xff, remoteAddr, requestAddr, userAgent string // xff: its first address
+}
+
+// named reports whether the message names its user (actorOf).
+func (v *fieldsOf) named() bool { return v.username != "" || v.friendly != "" }
+
+// event maps the message; compact is its json.Compact form.
+func (v *fieldsOf) event(compact []byte) auditrelay.Event {
+	e := auditrelay.Event{
+		ID:      auditrelay.ContentID(Kind, compact),
+		Time:    v.time,
+		Actor:   v.actor(),
+		Action:  auditrelay.Action{Name: string(v.interaction), Verb: verbOf(v.interaction)},
+		Outcome: outcomeOf(v.status, v.reason),
+	}
+	if v.hasRequest {
+		e.Request = auditrelay.Request{
+			Method:    v.reqMethod,
+			Path:      v.endpoint,
+			ClientIP:  clientIP(v.sourceIP, v.xff, v.remoteAddr, v.requestAddr),
+			UserAgent: v.userAgent,
+		}
+		if v.hasPayload {
+			e.Resource = resourceOf(v.typ, v.id, v.name, v.namespace, v.endpoint)
+		}
+	}
+	e.Request.Interface = interfaceOf(v.method)
+	e.Score(v.status == "AUTH_FAILED")
 	return e
 }
 
@@ -81,22 +140,20 @@ func outcomeOf(s requestStatus, reason string) auditrelay.Outcome {
 // "service:<ServiceType>:<id>".
 const servicePrefix = "service:"
 
-func actorOf(u *userInfo) auditrelay.Actor {
-	if u == nil || u.Username == "" && u.FriendlyName == "" {
+// actor is the message's user: anonymous when it names none, a service
+// for a service identity's username. Its roles are user.roles' names, else
+// the older single user.role's.
+func (v *fieldsOf) actor() auditrelay.Actor {
+	if !v.named() {
 		return auditrelay.Actor{Type: auditrelay.ActorAnonymous}
 	}
-	a := auditrelay.Actor{Name: u.FriendlyName, Username: u.Username, Type: auditrelay.ActorUser}
-	if id, ok := serviceID(u.Username); ok {
+	a := auditrelay.Actor{Name: v.friendly, Username: v.username, Type: auditrelay.ActorUser, Roles: v.roles}
+	if id, ok := serviceID(v.username); ok {
 		a.ID = id
 		a.Type = auditrelay.ActorService
 	}
-	for _, r := range u.Roles {
-		if r.Name != "" {
-			a.Roles = append(a.Roles, r.Name)
-		}
-	}
-	if len(a.Roles) == 0 && u.Role != nil && u.Role.Name != "" {
-		a.Roles = []string{u.Role.Name}
+	if len(a.Roles) == 0 && v.role != "" {
+		a.Roles = []string{v.role}
 	}
 	return a
 }
@@ -119,15 +176,8 @@ func serviceID(username string) (string, bool) {
 // trust: sourceIp, then X-Forwarded-For, Remote-Addr, the request address.
 // A port is stripped ("10.0.0.1:443", "[2001:db8::1]:443"), an IPv4-mapped
 // IPv6 address unmapped.
-func clientIP(r *request) string {
-	if ip := parseAddr(r.SourceIP); ip != "" {
-		return ip
-	}
-	h := r.SourceHeaders
-	if h == nil {
-		return ""
-	}
-	for _, s := range [...]string{string(h.XForwardedFor), h.RemoteAddr, h.RequestAddr} {
+func clientIP(sourceIP, xff, remoteAddr, requestAddr string) string {
+	for _, s := range [...]string{sourceIP, xff, remoteAddr, requestAddr} {
 		if ip := parseAddr(s); ip != "" {
 			return ip
 		}
@@ -167,13 +217,8 @@ func unmapped(a netip.Addr, text string) string {
 // then comes from a gRPC endpoint's service (/v1.NotifierService/… →
 // Notifier), else stays empty. id, name and namespace are the payload's own
 // top-level string fields.
-func resourceOf(r *request) auditrelay.Resource {
-	p := r.Payload
-	if p == nil {
-		return auditrelay.Resource{}
-	}
-	res := auditrelay.Resource{ID: string(p.ID), Name: string(p.Name), Namespace: string(p.Namespace)}
-	typ := string(p.Type)
+func resourceOf(typ, id, name, namespace, endpoint string) auditrelay.Resource {
+	res := auditrelay.Resource{ID: id, Name: name, Namespace: namespace}
 	if i := strings.LastIndexByte(typ, '/'); i >= 0 {
 		typ = typ[i+1:] // a type URL: type.googleapis.com/storage.Role
 	}
@@ -181,7 +226,7 @@ func resourceOf(r *request) auditrelay.Resource {
 		res.Type = name
 		return res
 	}
-	res.Type = grpcService(r.Endpoint)
+	res.Type = grpcService(endpoint)
 	return res
 }
 
