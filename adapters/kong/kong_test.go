@@ -17,19 +17,7 @@ import (
 
 const fixtures = "../../fixtures/kong"
 
-func build(t *testing.T, c golden.Case) auditrelay.Adapter {
-	cfg := DefaultConfig()
-	if len(c.Config) > 0 {
-		if _, err := toml.Decode(string(c.Config), &cfg); err != nil {
-			t.Fatal(err)
-		}
-	}
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
+var build = golden.Build(DefaultConfig, New)
 
 func TestFixtures(t *testing.T) { golden.Adapter(t, fixtures, build) }
 

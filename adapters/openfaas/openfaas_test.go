@@ -9,27 +9,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/BurntSushi/toml"
-
 	"github.com/auditrelay/auditrelay"
 	"github.com/auditrelay/auditrelay/internal/golden"
 )
 
 const fixtures = "../../fixtures/openfaas"
 
-func build(t *testing.T, c golden.Case) auditrelay.Adapter {
-	cfg := DefaultConfig()
-	if len(c.Config) > 0 {
-		if _, err := toml.Decode(string(c.Config), &cfg); err != nil {
-			t.Fatal(err)
-		}
-	}
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
+var build = golden.Build(DefaultConfig, New)
 
 func TestFixtures(t *testing.T) { golden.Adapter(t, fixtures, build) }
 

@@ -225,3 +225,20 @@ func Seeds(f *testing.F, dir string) {
 		f.Add(c.Input)
 	}
 }
+
+// Build returns the builder Adapter takes for one adapter package: its
+// default config with the case's config.toml decoded over it, then New.
+func Build[C any, A auditrelay.Adapter](def func() C, newAdapter func(C) (A, error)) func(*testing.T, Case) auditrelay.Adapter {
+	return func(t *testing.T, c Case) auditrelay.Adapter {
+		t.Helper()
+		cfg := def()
+		if _, err := toml.Decode(string(c.Config), &cfg); err != nil {
+			t.Fatalf("%s/config.toml: %v", c.Name, err)
+		}
+		a, err := newAdapter(cfg)
+		if err != nil {
+			t.Fatalf("%s: build adapter: %v", c.Name, err)
+		}
+		return a
+	}
+}
