@@ -2,7 +2,6 @@ package konnect
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -10,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/auditrelay/auditrelay"
 )

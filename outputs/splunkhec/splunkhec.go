@@ -2,7 +2,6 @@ package splunkhec
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/auditrelay/auditrelay"
 	"github.com/auditrelay/auditrelay/internal/httpout"
