@@ -18,6 +18,19 @@ type Meta struct {
 	ReceivedAt time.Time
 	// IncludeRaw asks the adapter to keep each source event in Event.Raw.
 	IncludeRaw bool
+	// Events is storage the caller no longer reads (a previous Parsed's
+	// Events): batched adapters append a body's events to it instead of
+	// allocating, through EventBuffer. Nil asks for a new slice.
+	Events []Event
+}
+
+// EventBuffer returns the storage for a body's events: m.Events emptied
+// when the caller lent one, else a new slice with room for n.
+func (m Meta) EventBuffer(n int) []Event {
+	if cap(m.Events) > 0 {
+		return m.Events[:0]
+	}
+	return make([]Event, 0, n)
 }
 
 // Adapter turns one body, as a source sends it, into normalized events.

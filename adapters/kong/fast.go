@@ -223,7 +223,7 @@ func (f *fast) record() bool {
 	e.ReceivedAt = f.meta.ReceivedAt
 	e.Source = auditrelay.Source{Kind: Kind, Input: f.meta.Input, DeliveryID: f.meta.DeliveryID}
 	if f.out.Events == nil {
-		f.out.Events = make([]auditrelay.Event, 0, eventsCap(len(f.body), len(raw)))
+		f.out.Events = f.meta.EventBuffer(eventsCap(len(f.body), len(raw)))
 	}
 	f.out.Events = append(f.out.Events, e)
 	return true

@@ -91,7 +91,7 @@ func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, e
 			continue
 		}
 		if out.Events == nil {
-			out.Events = make([]auditrelay.Event, 0, bytes.Count(data, []byte{'\n'})+2)
+			out.Events = meta.EventBuffer(bytes.Count(data, []byte{'\n'}) + 2)
 		}
 		out.Events = append(out.Events, e)
 	}

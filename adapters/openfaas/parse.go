@@ -155,7 +155,7 @@ func (p *parser) element() error {
 		raw = p.compact
 	}
 	if p.out.Events == nil {
-		p.out.Events = make([]auditrelay.Event, 0, eventsCap(len(p.body), len(raw)))
+		p.out.Events = p.meta.EventBuffer(eventsCap(len(p.body), len(raw)))
 	}
 	p.out.Events = append(p.out.Events, p.normalize(e, raw))
 	return nil

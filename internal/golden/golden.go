@@ -18,6 +18,7 @@ import (
 	"bytes"
 	stdjson "encoding/json"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/textproto"
 	"os"
@@ -128,7 +129,9 @@ var Formats = map[string]auditrelay.Format{
 func Adapter(t *testing.T, dir string, build func(t *testing.T, c Case) auditrelay.Adapter) {
 	for _, c := range Cases(t, dir) {
 		t.Run(c.Name, func(t *testing.T) {
-			parsed, err := build(t, c).Parse(c.Input, c.Meta())
+			a := build(t, c)
+			parsed, err := a.Parse(c.Input, c.Meta())
+			lentStorage(t, a, c, parsed, err)
 			if err != nil {
 				File(t, filepath.Join(c.Dir, "error.txt"), []byte(err.Error()+"\n"))
 				for name := range Formats {
@@ -147,6 +150,31 @@ func Adapter(t *testing.T, dir string, build func(t *testing.T, c Case) auditrel
 			}
 			resultFile(t, filepath.Join(c.Dir, "result.json"), parsed)
 		})
+	}
+}
+
+// lentStorage parses the case again with used storage lent through
+// Meta.Events, as ingest does, and fails the test unless the result is the
+// same as without it.
+func lentStorage(t *testing.T, a auditrelay.Adapter, c Case, want auditrelay.Parsed, wantErr error) {
+	t.Helper()
+	m := c.Meta()
+	m.Events = make([]auditrelay.Event, 3, 4)
+	for i := range m.Events {
+		m.Events[i] = auditrelay.Event{ID: "stale", Severity: 9, Raw: []byte("stale"),
+			Actor: auditrelay.Actor{ID: "stale", Roles: []string{"stale"}}}
+	}
+	got, err := a.Parse(c.Input, m)
+	if fmt.Sprint(err) != fmt.Sprint(wantErr) {
+		t.Fatalf("with lent Meta.Events: error %v, without: %v", err, wantErr)
+	}
+	f := Formats["event.json"]
+	if g, w := Lines(f, got.Events), Lines(f, want.Events); !bytes.Equal(g, w) {
+		t.Fatalf("with lent Meta.Events the events differ:\n%s\nwithout:\n%s", g, w)
+	}
+	if got.Ignored != want.Ignored || len(got.Rejected) != len(want.Rejected) {
+		t.Fatalf("with lent Meta.Events: ignored %d rejected %d, without: %d %d",
+			got.Ignored, len(got.Rejected), want.Ignored, len(want.Rejected))
 	}
 }
 

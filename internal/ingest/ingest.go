@@ -72,7 +72,7 @@ type Server struct {
 	opts     Options
 	inputs   map[string]*Input
 	draining atomic.Bool
-	bodies   sync.Pool
+	scratch  sync.Pool // of *scratch
 	slots    chan struct{}
 
 	requests metrics.Counter
@@ -95,7 +95,7 @@ func New(opts Options) *Server {
 	for _, in := range opts.Inputs {
 		s.inputs[in.Name] = in
 	}
-	s.bodies.New = func() any { return new(bytes.Buffer) }
+	s.scratch.New = func() any { return new(scratch) }
 	m := opts.Metrics
 	s.requests = m.Counter("auditrelay_ingest_requests_total", "Ingest requests by input and answer.", "input", "code")
 	s.events = m.Counter("auditrelay_input_events_total", "Events by input and result (accepted, duplicate, ignored, rejected).", "input", "result")
@@ -149,8 +149,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, in *Input) int {
 		return s.refuse(w, in, "the relay is handling max_concurrent_requests requests already")
 	}
 	defer func() { <-s.slots }()
-	buf := s.bodies.Get().(*bytes.Buffer)
-	defer s.putBody(buf)
+	sc := s.scratch.Get().(*scratch)
+	defer s.putScratch(sc)
+	buf := &sc.body
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -164,7 +165,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, in *Input) int {
 	}
 	parsed, err := in.Adapter.Parse(body, auditrelay.Meta{
 		Input: in.Name, Header: r.Header, ReceivedAt: s.opts.Now().UTC(), IncludeRaw: in.IncludeRaw,
+		Events: sc.events,
 	})
+	sc.events = parsed.Events
 	if err != nil {
 		s.keep(in, body, err.Error(), 0)
 		return writeError(w, http.StatusBadRequest, "nothing stored: "+err.Error()+"; fix the body and send it again")
@@ -207,12 +210,29 @@ func (s *Server) acquire(ctx context.Context) bool {
 	}
 }
 
-func (s *Server) putBody(b *bytes.Buffer) {
-	if b.Cap() > 1<<20 {
-		return // let a large buffer go rather than pin it
+// scratch is one request's reusable memory: the body as read and the
+// storage the adapter parses its events into (Meta.Events). Reusing the
+// event storage spares a large, zeroed allocation per batch.
+type scratch struct {
+	body   bytes.Buffer
+	events []auditrelay.Event
+}
+
+// Bounds of what a pooled scratch keeps; a larger one is let go rather
+// than pinned.
+const (
+	keepBodyBytes = 1 << 20
+	keepEvents    = 2048
+)
+
+func (s *Server) putScratch(sc *scratch) {
+	if sc.body.Cap() > keepBodyBytes || cap(sc.events) > keepEvents {
+		return
 	}
-	b.Reset()
-	s.bodies.Put(b)
+	sc.body.Reset()
+	clear(sc.events) // drop the strings of this batch
+	sc.events = sc.events[:0]
+	s.scratch.Put(sc)
 }
 
 func (s *Server) count(in *Input, accepted, dups, ignored, rejected int) {
