@@ -38,7 +38,8 @@
 # CONCURRENCY (4), DURATION (hard stop of one load run, default 120s),
 # TOOL_GOMAXPROCS (GOMAXPROCS of the load tool and sink, default 1; empty:
 # Go's default), KEEP=1 keeps the temp dir, OTELCOL=path of a collector
-# binary.
+# binary, PEER_FSYNC=false runs the Collector's file_storage without fsync
+# (its default; the relay's spool always syncs before it answers).
 # Every child is killed on exit; every wait is bounded.
 set -euo pipefail
 
@@ -53,6 +54,7 @@ BATCH="${BATCH:-100}"
 CONCURRENCY="${CONCURRENCY:-4}"
 DURATION="${DURATION:-120s}"
 TOOL_GOMAXPROCS="${TOOL_GOMAXPROCS-1}"
+PEER_FSYNC="${PEER_FSYNC:-true}"
 SECRET="bench-hmac-secret"
 TOKEN="bench-hec-token"
 
@@ -286,7 +288,7 @@ peer() {
 extensions:
   file_storage:
     directory: $tmp/peer.queue
-    fsync: true
+    fsync: $PEER_FSYNC
 receivers:
   webhookevent:
     endpoint: 127.0.0.1:$port
@@ -333,6 +335,7 @@ EOF
 	cpu1="$(cpu_seconds "$otel_pid")"
 	report peer "$(awk -v a="$cpu0" -v b="$cpu1" 'BEGIN { print b - a }')" "$TOTAL" "$(hwm_mib "$otel_pid")" \
 		"$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" "$(awk -v a="$c1" -v b="$c2" 'BEGIN { print b - a }')"
+	echo "  (peer: file_storage fsync $PEER_FSYNC)"
 	kill "$otel_pid" && wait_exit "$otel_pid" 35 || true
 }
 
