@@ -12,7 +12,9 @@ import (
 
 // parseFast reads the bodies Central sends — a message {"audit":{…}}, the
 // notifier's extra fields first or not, or an array of them — in one pass
-// (package jsonscan), straight into messages, with no reflection and the
+// (package jsonscan; the values no field uses, such as the user's
+// permissions and most of the request payload, are passed over with
+// Reader.Skip), straight into messages, with no reflection and the
 // audit object's own bytes (compacted only when it holds whitespace) for
 // its id. ok is false whenever anything needs the general path: any
 // syntax error, a receiver record, an alert or network policy, a null

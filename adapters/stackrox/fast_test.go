@@ -20,6 +20,9 @@ var fastQuirks = []string{
 	`{"audit":{"time":""}}`, `{"audit":{"status":1.5}}`, `{"audit":{"status":true}}`, `{"audit":{"request":{"sourceIp":"[::ffff:10.0.0.1]:1"}}}`,
 	`{"a":"b","audit":{}, "x": [1,{"y":null}]}`, `{"AUDIT":{}}`, `{"audit":{},"audit":{}}`, `{"audit":{},"alert":{}}`, `{"data":{"audit":{}}}`,
 	`[{"audit":{}},{"audit":{"interaction":3}}]`, `[]`, `[{"audit":{}},1]`, "{\"audit\": {\n \"time\" : \"2025-01-01T00:00:00.5+01:00\" }\n}",
+	"{\"audit\":{\"request\":{\"payload\":{\"generic\": { \"x\" : [ 1 , \"y\" , {\"z\":null} ] },\"id\":\"i\"}}}}",
+	`{"audit":{"user":{"permissions":{"a":[1,]},"username":"u"}}}`, `{"audit":{"user":{"permissions":{"a":"\x"}}}}`,
+	`{"audit":{"request":{"payload":{"@type":"t","generic":[[[[]]]],"id":"i"}}},"notifier":{"a":[{"b":true,"c":-1.5e3}]}}`,
 	"{\"audit\":{}\u00a0}", "\u00a0{\"audit\":{}}", `{"audit":{"user":{"ſername":"x"}}}`, `{"audit":{"request":{"sourceHeaders":{"xForwardedFor":[1]}}}}`,
 }
 

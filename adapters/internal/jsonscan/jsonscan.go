@@ -486,13 +486,14 @@ func (r *Reader) literal(lit string) {
 	r.pos += len(lit)
 }
 
-// Skip reads and validates the next value, whatever it is.
-func (r *Reader) Skip() {
+// skipChecked reads and validates the next value, whatever it is, one
+// call per member and element: Skip's fallback, whose errors Skip reports.
+func (r *Reader) skipChecked() {
 	switch r.Peek() {
 	case Object, Array:
 		it := r.open(r.data[r.pos], r.data[r.pos]+2) // '{'+2 == '}', '['+2 == ']'
 		for it.Next() {
-			r.Skip()
+			r.skipChecked()
 		}
 	case String:
 		r.readString()
