@@ -155,12 +155,35 @@ func (a *Adapter) parseTime(v string, receivedAt time.Time) (time.Time, error) {
 	if t, ok := epoch(v); ok {
 		return t, nil
 	}
-	for _, l := range layouts {
+	for i, l := range layouts {
+		if !mayFit(i, v) {
+			continue // would fail; skips building time.ParseError
+		}
 		if t, err := time.ParseInLocation(l, v, a.loc); err == nil {
 			return a.withYear(t, receivedAt, v)
 		}
 	}
 	return time.Time{}, fmt.Errorf("time: %q is not RFC 3339, HTTPDATE, syslog or epoch time; set time_layout", v)
+}
+
+// mayFit is false when v cannot fit layouts[i], judged by the one
+// separator every such time has at a fixed place: after the 4-digit year
+// (2006-, 2006/), the 2-digit day (02/) or the 3-letter month (Jan ).
+func mayFit(i int, v string) bool {
+	at, sep := 0, byte(0)
+	switch layouts[i] {
+	case time.RFC3339Nano, "2006-01-02 15:04:05":
+		at, sep = 4, '-'
+	case "2006/01/02 15:04:05":
+		at, sep = 4, '/'
+	case "02/Jan/2006:15:04:05 -0700":
+		at, sep = 2, '/'
+	case time.Stamp:
+		at, sep = 3, ' '
+	default:
+		return true
+	}
+	return len(v) > at && v[at] == sep
 }
 
 // withYear puts a year-less time in received_at's year, or the year before
@@ -184,6 +207,9 @@ func (a *Adapter) withYear(t, receivedAt time.Time, v string) (time.Time, error)
 // epoch reads 9–11 digits as seconds, 12–14 as milliseconds, either with
 // an optional fraction of seconds.
 func epoch(v string) (time.Time, bool) {
+	if v == "" || (v[0] < '0' || v[0] > '9') && v[0] != '+' && v[0] != '-' {
+		return time.Time{}, false // not a number; skips building strconv.NumError
+	}
 	whole, frac, _ := strings.Cut(v, ".")
 	n, err := strconv.ParseInt(whole, 10, 64)
 	if err != nil || n < 0 {

@@ -131,13 +131,13 @@ func LoadPatterns(path string) (Config, error) {
 }
 
 // matched is a capture every compiled pattern starts with: it is present
-// (empty) in the captures exactly when the pattern matched.
+// (empty) in grok's captures exactly when the pattern matched.
 const matched = "auditrelay_matched"
 
 // Adapter parses newline-separated lines with grok patterns.
 type Adapter struct {
-	grok         *grok.Grok
-	patterns     []string // as compiled, with the match marker
+	grok         *grok.Grok // expands the patterns; matches those compilePattern cannot take over
+	patterns     []pattern
 	defaults     auditrelay.Event
 	values       map[string]map[string]string // by canonical field name
 	layout       string
@@ -155,11 +155,17 @@ func New(c Config) (*Adapter, error) {
 		return nil, fmt.Errorf(`compile "pattern_definitions": %w`, err)
 	}
 	a := &Adapter{grok: g, layout: c.TimeLayout, authFailures: c.AuthFailures, values: map[string]map[string]string{}}
+	exprs := make([]string, len(c.Patterns))
 	for i, p := range c.Patterns {
-		p = "(?P<" + matched + ">)" + p
-		if _, err := g.ParseToMultiMap(p, ""); err != nil {
+		exprs[i] = "(?P<" + matched + ">)" + p
+		if _, err := g.ParseToMultiMap(exprs[i], ""); err != nil {
 			return nil, fmt.Errorf(`compile "patterns" %d: %w`, i+1, err)
 		}
+	}
+	// grok's capture names depend on every pattern it compiled: take the
+	// patterns over once all are.
+	for _, expr := range exprs {
+		p, _ := compilePattern(g, expr) // grok matches it when not
 		a.patterns = append(a.patterns, p)
 	}
 	if a.loc, err = time.LoadLocation(c.Timezone); err != nil {
@@ -195,23 +201,25 @@ func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, e
 			out.Rejected = append(out.Rejected, auditrelay.Rejection{Line: n, Entry: bytes.Clone(line), Reason: err.Error()})
 			continue
 		}
+		if out.Events == nil {
+			out.Events = meta.EventBuffer(bytes.Count(body, []byte{'\n'}) + 1)
+		}
 		out.Events = append(out.Events, e)
 	}
 	return out, nil
 }
 
 func (a *Adapter) event(line []byte, meta auditrelay.Meta) (auditrelay.Event, error) {
-	text := string(line)
-	caps := a.match(text)
-	if caps == nil {
+	var buf [len(fields)]fieldValue
+	caps, ok := a.match(line, buf[:0])
+	if !ok {
 		return auditrelay.Event{}, fmt.Errorf("no pattern matches (tried %d)", len(a.patterns))
 	}
 	e := a.defaults
 	e.Actor.Roles = slices.Clone(e.Actor.Roles)
-	for _, name := range sortedKeys(caps) {
-		f := fieldOf(name)
-		v := firstValue(caps[name])
-		if f == "" || v == "" || v == "-" {
+	for _, c := range caps {
+		f, v := c.field, c.value
+		if v == "" || v == "-" {
 			continue
 		}
 		if m, ok := a.values[f]; ok {
@@ -248,23 +256,73 @@ func (a *Adapter) event(line []byte, meta auditrelay.Meta) (auditrelay.Event, er
 	e.ReceivedAt = meta.ReceivedAt
 	e.Source = auditrelay.Source{Kind: Kind, Input: meta.Input, DeliveryID: meta.DeliveryID}
 	if meta.IncludeRaw {
-		e.Raw, _ = json.Marshal(text)
+		e.Raw, _ = json.Marshal(string(line))
 	}
 	return e, nil
 }
 
-// match returns the captures of the first pattern that matches, or nil.
-func (a *Adapter) match(text string) map[string][]string {
-	for _, p := range a.patterns {
-		caps, err := a.grok.ParseToMultiMap(p, text)
-		if err != nil {
-			continue // compiled in New; cannot fail here
+// match appends the fields set by the first pattern that matches line,
+// in grok's order; false when none does.
+func (a *Adapter) match(line []byte, dst []fieldValue) ([]fieldValue, bool) {
+	for i := range a.patterns {
+		p := &a.patterns[i]
+		switch {
+		case p.never:
+			continue
+		case p.re == nil:
+			if caps, ok := a.grokMatch(p.grok, string(line)); ok {
+				return append(dst, caps...), true
+			}
+			continue
 		}
-		if _, ok := caps[matched]; ok {
-			return caps
+		if !containsAll(line, p.literals) {
+			continue
+		}
+		if p.bt != nil && p.bt.fits(len(line)) {
+			s := p.bt.find(line)
+			if s == nil {
+				continue
+			}
+			dst = p.values(dst, string(line), s.matchcap)
+			p.bt.release(s)
+			return dst, true
+		}
+		loc := p.re.FindSubmatchIndex(line)
+		if loc == nil {
+			continue
+		}
+		// one copy of the line for all its fields' text
+		return p.values(dst, string(line), loc), true
+	}
+	return dst, false
+}
+
+func containsAll(line []byte, literals [][]byte) bool {
+	for _, lit := range literals {
+		if !bytes.Contains(line, lit) {
+			return false
 		}
 	}
-	return nil
+	return true
+}
+
+// grokMatch matches expr through grok, for a pattern compilePattern could
+// not take over.
+func (a *Adapter) grokMatch(expr, text string) ([]fieldValue, bool) {
+	caps, err := a.grok.ParseToMultiMap(expr, text)
+	if err != nil {
+		return nil, false // compiled in New; cannot fail here
+	}
+	if _, ok := caps[matched]; !ok {
+		return nil, false
+	}
+	var out []fieldValue
+	for _, name := range sortedKeys(caps) {
+		if f := fieldOf(name); f != "" {
+			out = append(out, fieldValue{f, firstValue(caps[name])})
+		}
+	}
+	return out, true
 }
 
 // firstValue is the first non-empty capture of a name that a pattern uses
