@@ -95,8 +95,6 @@ func compilePattern(g *grok.Grok, expr string) (pattern, bool) {
 	}
 	if tree, err := syntax.Parse(rewritten, syntax.Perl); err == nil {
 		p.literals = requiredLiterals(tree, nil)
-	}
-	if tree, err := syntax.Parse(rewritten, syntax.Perl); err == nil {
 		p.bt = newBacktracker(tree)
 	}
 	return p, true
