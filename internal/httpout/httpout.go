@@ -243,7 +243,12 @@ func (c *Client) Do(ctx context.Context, r Request) (Response, error) {
 	defer resp.Body.Close()
 	body, rerr := io.ReadAll(io.LimitReader(resp.Body, int64(c.limit)+1))
 	if rerr != nil {
-		c.log.Debug("read response body", "method", r.Method, "target", tr.target, "error", Sanitize(rerr))
+		if ctx.Err() != nil {
+			return Response{Attempts: tr.attempts}, fmt.Errorf("%s %s: %w", r.Method, tr.target, context.Cause(ctx))
+		}
+		// A cut-off answer is not an answer: the caller retries as after a
+		// connection error rather than reading half of it.
+		return Response{Attempts: tr.attempts}, fmt.Errorf("%s %s: reading the %d answer: %w", r.Method, tr.target, resp.StatusCode, Sanitize(rerr))
 	}
 	truncated := len(body) > c.limit
 	if truncated {

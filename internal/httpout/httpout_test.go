@@ -465,3 +465,39 @@ func TestTrim(t *testing.T) {
 		t.Errorf("Trim = %q", got)
 	}
 }
+
+// An answer cut off mid-body is an error, not a short answer: the kong_admin
+// poller read such a page as "not an audit page" and outputs would judge
+// a half answer.
+func TestCutOffAnswerIsAnError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"data":[{"id":`))
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // closes the connection 985 bytes short
+	}))
+	defer srv.Close()
+	c := newClient(t, srv.URL, policy(0, time.Millisecond, time.Millisecond), httpout.Options{})
+	resp, err := c.Do(context.Background(), httpout.Request{Method: "GET", URL: srv.URL})
+	if err == nil || !strings.Contains(err.Error(), "reading the 200 answer") {
+		t.Fatalf("err = %v (body %q), want an error reading the answer", err, resp.Body)
+	}
+	if resp.Body != nil {
+		t.Errorf("the cut-off body was returned: %q", resp.Body)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write([]byte(`{"data":[`))
+		w.(http.Flusher).Flush()
+		cancel()
+		<-r.Context().Done()
+	}))
+	defer slow.Close()
+	if _, err := c.Do(ctx, httpout.Request{Method: "GET", URL: slow.URL}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled when the caller stops mid-answer", err)
+	}
+}
