@@ -23,8 +23,9 @@
 //   - A segment file grows to about SegmentBytes (default 64 MiB, at most
 //     MaxBytes/4); a record never spans two segments, and a segment holds at
 //     least one record, so one oversized record makes one oversized segment.
-//   - The bytes of all segment files (headers included) stay at or under
-//     MaxBytes: an Append that would pass it fails whole with ErrFull.
+//   - The bytes of all segment files (headers included) and of the spare
+//     stay at or under MaxBytes: an Append that would pass it fails whole
+//     with ErrFull (after deleting the spare, if that makes room).
 //   - Memory does not grow with the backlog: the spool keeps one small
 //     struct per segment file and one cursor per reader, never an index of
 //     records.
@@ -38,6 +39,7 @@
 //	seg-00000000000000000001.log         segment files, id in 20 decimal digits,
 //	seg-00000000000000000002.log         so name order is id order; ids only grow
 //	cursor-<name>.pos                    one per registered reader
+//	segment.spare                        a delivered segment kept for reuse (see Recycling)
 //	*.tmp                                a write in progress; deleted at Open
 //	seg-….log.corrupt                    a segment whose header was unreadable,
 //	                                     moved aside at Open for inspection
@@ -101,8 +103,9 @@
 // # Invariants
 //
 //   - Records are only ever appended; a byte once fsync'd and published is
-//     never rewritten. Only the tail of the newest segment past its last
-//     fsync can be incomplete.
+//     never rewritten while its segment exists. Only the tail of the newest
+//     segment past its last fsync can be incomplete (or hold a recycled
+//     file's old records).
 //   - A segment file never exists without its complete header (it is
 //     created under a .tmp name and renamed after the header is fsync'd).
 //   - Before the writer starts segment N+1 it has fsync'd segment N, so
@@ -127,6 +130,25 @@
 // newest segment back to its last fsync'd length and fails the round's
 // batches; the senders retry. If even that truncation fails, the spool
 // refuses appends until a restart recovers it.
+//
+// # Recycling
+//
+// Appending to a file makes every fsync also write the file system's
+// metadata for the new blocks; overwriting blocks the file already has
+// does not, which made the relay's end-to-end run about 8 % faster. So
+// when reclaim deletes delivered segments it keeps the first one of at
+// least SegmentBytes/2 as segment.spare instead (at most one spare), and
+// the writer's next segment is that file: renamed to its .tmp name, its
+// header written over the old one and synced, then renamed into place as
+// any new segment. Its old records stay past the new ones until
+// overwritten. They cannot be mistaken for new ones: their sequence
+// numbers are older than the segment's first, so recovery of the newest
+// segment stops at the first of them and truncates there, as at any torn
+// tail. Before the writer moves on from a recycled segment it truncates
+// the rest of the old records and syncs, so that every sealed segment ends
+// at its last record; Close does the same, so a clean restart finds no
+// tail to cut. The spare counts against MaxBytes; an Append that would
+// not fit deletes it first.
 //
 // # Reading
 //

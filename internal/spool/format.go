@@ -30,6 +30,7 @@ const (
 	tmpSuffix     = ".tmp"
 	corruptSuffix = ".corrupt"
 	lockName      = "LOCK"
+	spareName     = "segment.spare"
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)

@@ -36,7 +36,8 @@ type Options struct {
 	// Dir is the spool directory (data_dir/spool); created when missing.
 	Dir string
 	// MaxBytes bounds the bytes on disk (segments not yet deleted, headers
-	// included); Append returns ErrFull beyond it. Default 1 GiB.
+	// included, and the spare segment file); Append returns ErrFull beyond
+	// it. Default 1 GiB.
 	MaxBytes int64
 	// SegmentBytes is the size at which the writer starts a new segment
 	// file. Default 64 MiB; capped at MaxBytes/4 so that deleting passed
@@ -96,8 +97,9 @@ type Spool struct {
 
 	mu        sync.Mutex
 	segs      []*segment // oldest first; the last one is being written
-	diskBytes int64
-	tailSeq   uint64 // sequence number the next published record gets
+	diskBytes int64      // every file's size: segments, stale tail and spare included
+	spare     int64      // size of the spare segment file, 0 when there is none
+	tailSeq   uint64     // sequence number the next published record gets
 	notify    chan struct{}
 	cursors   map[string]cursor // committed cursor of every registered reader
 	readers   map[string]*Reader
@@ -125,9 +127,12 @@ type writer struct {
 	seq        uint64
 	durableOff int64 // bytes of f known to be fsync'd
 	durableSeq uint64
-	buf        []byte
-	sealed     []sealed // segments closed this round, published at its end
-	grown      int64    // durable bytes added this round, published at its end
+	// phys is f's size on disk: more than off while a recycled file's old
+	// records lie past the new ones.
+	phys   int64
+	buf    []byte
+	sealed []sealed // segments closed this round, published at its end
+	grown  int64    // bytes the files grew (or shrank) this round, published at its end
 }
 
 type sealed struct {
@@ -204,6 +209,9 @@ func (s *Spool) recover() error {
 		}
 		if id, ok := parseSegmentName(name); ok {
 			ids = append(ids, id)
+		}
+		if name == spareName {
+			s.adoptSpare()
 		}
 		if reader, ok := parseCursorName(name); ok {
 			cursorFiles[reader] = name
@@ -370,14 +378,13 @@ func (s *Spool) startFresh() error {
 		id = max(id, c.pos.Segment+1)
 		seq = max(seq, c.seq)
 	}
-	seg, f, err := s.createSegment(id, seq)
+	seg, f, phys, err := s.createSegment(id, seq)
 	if err != nil {
 		return err
 	}
 	s.segs = []*segment{seg}
-	s.diskBytes = seg.size
 	s.tailSeq = seq
-	s.w = writer{f: f, seg: seg, off: seg.size, seq: seq, durableOff: seg.size, durableSeq: seq}
+	s.w = writer{f: f, seg: seg, off: seg.size, seq: seq, durableOff: seg.size, durableSeq: seq, phys: phys}
 	s.clampCursors()
 	return nil
 }
@@ -393,7 +400,7 @@ func (s *Spool) openActive() error {
 		f.Close()
 		return fmt.Errorf("seek active segment: %w", err)
 	}
-	s.w = writer{f: f, seg: seg, off: seg.size, seq: s.tailSeq, durableOff: seg.size, durableSeq: s.tailSeq}
+	s.w = writer{f: f, seg: seg, off: seg.size, seq: s.tailSeq, durableOff: seg.size, durableSeq: s.tailSeq, phys: seg.size}
 	s.clampCursors()
 	return nil
 }
@@ -450,18 +457,32 @@ func (s *Spool) segAfter(id uint64) *segment {
 
 // createSegment writes a new segment file with its header: written to a
 // temporary name, synced, renamed into place and the directory synced, so a
-// segment file never exists without a complete header.
-func (s *Spool) createSegment(id, firstSeq uint64) (*segment, *os.File, error) {
+// segment file never exists without a complete header. It recycles the
+// spare file when there is one: the header is written over its start and
+// its old records stay past the new ones until overwritten (see doc.go,
+// "Recycling"). phys is the file's size; createSegment accounts for it in
+// diskBytes.
+func (s *Spool) createSegment(id, firstSeq uint64) (seg *segment, f *os.File, phys int64, err error) {
 	path := filepath.Join(s.opts.Dir, segmentName(id))
 	tmp := path + tmpSuffix
-	f, err := os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
-	if err != nil {
-		return nil, nil, fmt.Errorf("create segment: %w", err)
+	phys = s.takeSpare(tmp)
+	flags := os.O_RDWR | os.O_CREATE
+	if phys == 0 {
+		flags |= os.O_TRUNC
 	}
-	fail := func(err error) (*segment, *os.File, error) {
-		f.Close()
-		_ = os.Remove(tmp)
-		return nil, nil, fmt.Errorf("create segment %s: %w", path, err)
+	name := tmp // where the file is
+	fail := func(err error) (*segment, *os.File, int64, error) {
+		if f != nil {
+			f.Close()
+		}
+		_ = os.Remove(name)
+		s.mu.Lock()
+		s.diskBytes -= phys // a recycled file is gone with it
+		s.mu.Unlock()
+		return nil, nil, 0, fmt.Errorf("create segment %s: %w", path, err)
+	}
+	if f, err = os.OpenFile(tmp, flags, 0o640); err != nil {
+		return fail(err)
 	}
 	if _, err := f.Write(appendSegmentHeader(nil, firstSeq)); err != nil {
 		return fail(err)
@@ -472,10 +493,61 @@ func (s *Spool) createSegment(id, firstSeq uint64) (*segment, *os.File, error) {
 	if err := os.Rename(tmp, path); err != nil {
 		return fail(err)
 	}
+	name = path
 	if err := s.syncDir(); err != nil {
 		return fail(err)
 	}
-	return &segment{id: id, firstSeq: firstSeq, size: segmentHeaderSize}, f, nil
+	if phys < segmentHeaderSize {
+		s.mu.Lock()
+		s.diskBytes += segmentHeaderSize - phys
+		s.mu.Unlock()
+		phys = segmentHeaderSize
+	}
+	return &segment{id: id, firstSeq: firstSeq, size: segmentHeaderSize}, f, phys, nil
+}
+
+// takeSpare renames the spare file to tmp and returns its size, or 0 when
+// there is none. Its bytes stay counted in diskBytes: they are tmp's now.
+// Both renames of the spare happen under s.mu, so reclaim never makes a
+// new spare while this one is being taken.
+func (s *Spool) takeSpare(tmp string) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	size := s.spare
+	if size == 0 {
+		return 0
+	}
+	s.spare = 0
+	if err := os.Rename(filepath.Join(s.opts.Dir, spareName), tmp); err != nil {
+		s.log.Warn("spool: could not reuse the spare segment file; deleting it", "error", err)
+		_ = os.Remove(filepath.Join(s.opts.Dir, spareName))
+		s.diskBytes -= size
+		return 0
+	}
+	return size
+}
+
+// adoptSpare counts a spare file left by an earlier run (Open).
+func (s *Spool) adoptSpare() {
+	info, err := os.Stat(filepath.Join(s.opts.Dir, spareName))
+	if err != nil {
+		return
+	}
+	s.spare = info.Size()
+	s.diskBytes += s.spare
+}
+
+// dropSpare deletes the spare file to make room (the caller holds s.mu).
+func (s *Spool) dropSpare() {
+	if s.spare == 0 {
+		return
+	}
+	if err := os.Remove(filepath.Join(s.opts.Dir, spareName)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.log.Error("spool: could not delete the spare segment file; remove it by hand", "error", err)
+		return
+	}
+	s.diskBytes -= s.spare
+	s.spare = 0
 }
 
 func (s *Spool) sync(f *os.File) error {
@@ -582,6 +654,9 @@ func (s *Spool) round(batch []*appendReq) {
 	for _, req := range batch {
 		need := s.cost(req.records)
 		if used+need > s.opts.MaxBytes {
+			used -= s.freeSpare()
+		}
+		if used+need > s.opts.MaxBytes {
 			req.err = fmt.Errorf("spool append of %d records (%d bytes on disk, %d of %d used): %w",
 				len(req.records), need, used, s.opts.MaxBytes, ErrFull)
 			continue
@@ -666,7 +741,10 @@ func (s *Spool) flush(sync bool) error {
 	if err := s.sync(w.f); err != nil {
 		return fmt.Errorf("fsync segment %d: %w", w.seg.id, err)
 	}
-	w.grown += w.off - w.durableOff
+	if w.off > w.phys {
+		w.grown += w.off - w.phys
+		w.phys = w.off
+	}
 	w.durableOff, w.durableSeq = w.off, w.seq
 	return nil
 }
@@ -678,18 +756,48 @@ func (s *Spool) rollover() error {
 	if err := s.flush(true); err != nil {
 		return err
 	}
-	seg, f, err := s.createSegment(w.seg.id+1, w.seq)
+	if err := s.trimStale(); err != nil {
+		return err
+	}
+	seg, f, phys, err := s.createSegment(w.seg.id+1, w.seq)
 	if err != nil {
 		return err
 	}
 	w.f.Close()
 	w.sealed = append(w.sealed, sealed{seg: w.seg, size: w.off})
-	w.grown += segmentHeaderSize
 	s.mu.Lock()
 	s.segs = append(s.segs, seg)
 	s.mu.Unlock()
-	w.f, w.seg, w.off, w.durableOff = f, seg, seg.size, seg.size
+	w.f, w.seg, w.off, w.durableOff, w.phys = f, seg, seg.size, seg.size, phys
 	return nil
+}
+
+// trimStale cuts a recycled file's old records off the end of the active
+// segment and makes that durable, so that a sealed segment ends at its
+// last record, as Open and the readers expect of a segment's size.
+func (s *Spool) trimStale() error {
+	w := &s.w
+	if w.phys <= w.off {
+		return nil
+	}
+	if err := w.f.Truncate(w.off); err != nil {
+		return fmt.Errorf("trim segment %d: %w", w.seg.id, err)
+	}
+	if err := s.sync(w.f); err != nil {
+		return fmt.Errorf("fsync segment %d: %w", w.seg.id, err)
+	}
+	w.grown -= w.phys - w.off
+	w.phys = w.off
+	return nil
+}
+
+// freeSpare deletes the spare file and returns the bytes it freed.
+func (s *Spool) freeSpare() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	before := s.diskBytes
+	s.dropSpare()
+	return before - s.diskBytes
 }
 
 // undo drops what a failed round wrote past the last fsync, so the active
@@ -703,6 +811,12 @@ func (s *Spool) undo(cause error) {
 		_, err = w.f.Seek(w.durableOff, io.SeekStart)
 	}
 	w.off, w.seq = w.durableOff, w.durableSeq
+	if w.phys > w.durableOff { // a recycled file's old records went with the truncation
+		s.mu.Lock()
+		s.diskBytes -= w.phys - w.durableOff
+		s.mu.Unlock()
+		w.phys = w.durableOff
+	}
 	if err != nil {
 		s.mu.Lock()
 		s.broken = errors.Join(cause, err)
@@ -747,8 +861,11 @@ func (s *Spool) reclaim() {
 		if !s.allPassed(seg) {
 			break
 		}
-		drop = append(drop, seg)
 		s.segs = s.segs[1:]
+		if s.keepAsSpare(seg) {
+			continue
+		}
+		drop = append(drop, seg)
 		s.diskBytes -= seg.size
 	}
 	s.mu.Unlock()
@@ -758,6 +875,22 @@ func (s *Spool) reclaim() {
 			s.log.Error("spool: could not delete a delivered segment; remove it by hand", "segment", path, "error", err)
 		}
 	}
+}
+
+// keepAsSpare renames a delivered segment to the spare file, for the
+// writer's next segment to overwrite, when there is no spare yet and the
+// segment is large enough to be worth it (the caller holds s.mu). Its
+// bytes stay counted in diskBytes.
+func (s *Spool) keepAsSpare(seg *segment) bool {
+	if s.spare != 0 || seg.size < s.opts.SegmentBytes/2 {
+		return false
+	}
+	path := filepath.Join(s.opts.Dir, segmentName(seg.id))
+	if err := os.Rename(path, filepath.Join(s.opts.Dir, spareName)); err != nil {
+		return false // deleted with the others, which logs a failure
+	}
+	s.spare = seg.size
+	return true
 }
 
 func (s *Spool) allPassed(seg *segment) bool {
@@ -821,12 +954,24 @@ func (s *Spool) Close() error {
 	for _, r := range readers {
 		r.closeFile()
 	}
-	err := s.w.close()
+	err := s.closeWriter()
 	unlockDir(s.lock)
 	if err != nil {
 		return fmt.Errorf("close spool: %w", err)
 	}
 	return nil
+}
+
+// closeWriter trims a recycled file's old records off the active segment,
+// so that the next Open finds it ending at its last record, and closes it.
+func (s *Spool) closeWriter() error {
+	s.mu.Lock()
+	broken := s.broken
+	s.mu.Unlock()
+	if s.w.f == nil || broken != nil {
+		return s.w.close()
+	}
+	return errors.Join(s.trimStale(), s.w.close())
 }
 
 func (w *writer) close() error {
