@@ -174,14 +174,17 @@ func (r *Reader) view() (view, error) {
 	}
 	seg := s.findSeg(r.read.pos.Segment)
 	if seg == nil {
-		// Only a lost cursor can point at a deleted segment; go on at the
-		// next one that exists.
+		// The reader read and committed to the end of a segment that was
+		// then sealed and reclaimed (normal), or a lost cursor points at a
+		// deleted one (records skipped: said). Go on at the next segment.
 		next := s.segAfter(r.read.pos.Segment)
 		if next == nil {
 			next = s.lastSeg()
 		}
-		s.log.Warn("spool: reader position was in a deleted segment; moved on", "reader", r.name,
-			"from", r.read.pos, "to", next.id)
+		if r.read.seq != next.firstSeq {
+			s.log.Warn("spool: reader position was in a deleted segment; moved on", "reader", r.name,
+				"from", r.read.pos, "to", next.id)
+		}
 		r.read = cursor{pos: Position{next.id, segmentHeaderSize}, seq: next.firstSeq}
 		seg = next
 	}

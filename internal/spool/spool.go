@@ -426,7 +426,7 @@ func (s *Spool) clampCursors() {
 			}
 		}
 		if fixed != c {
-			if c.pos != (Position{}) {
+			if c.pos != (Position{}) && fixed.seq != c.seq { // the same seq: at the end of a reclaimed segment
 				s.log.Warn("spool: reader cursor outside the retained records; moved", "reader", reader,
 					"from", c.pos, "to", fixed.pos)
 			}
