@@ -135,7 +135,7 @@
 //
 // Appending to a file makes every fsync also write the file system's
 // metadata for the new blocks; overwriting blocks the file already has
-// does not, which made the relay's end-to-end run about 8 % faster. So
+// does not, which made the relay's end-to-end run about 6 % faster. So
 // when reclaim deletes delivered segments it keeps the first one of at
 // least SegmentBytes/2 as segment.spare instead (at most one spare), and
 // the writer's next segment is that file: renamed to its .tmp name, its
