@@ -179,10 +179,17 @@ func (w *Window) lookup(k key, now int64) (slot int, ok bool) {
 
 // add appends k as the newest entry (renewing it when held).
 func (w *Window) add(k key, now int64) {
-	if i, _ := w.lookup(k, now); i >= 0 {
-		w.keys[w.slots[i]-1] = key{}
+	i, _ := w.lookup(k, now)
+	w.insert(k, now, i)
+}
+
+// insert appends k as the newest entry; held is the slot lookup found k
+// in (expired or not), or -1.
+func (w *Window) insert(k key, now int64, held int) {
+	if held >= 0 {
+		w.keys[w.slots[held]-1] = key{}
 		w.live--
-		w.remove(i)
+		w.remove(held)
 	}
 	w.expire(now)
 	e := (w.head + w.count) % len(w.keys)
@@ -248,10 +255,11 @@ func (w *Window) Claim(ids []string, fresh []bool) []bool {
 			continue
 		}
 		k := w.keyOf(id)
-		if _, seen := w.lookup(k, now); seen {
+		slot, seen := w.lookup(k, now)
+		if seen {
 			continue
 		}
-		w.add(k, now)
+		w.insert(k, now, slot)
 		fresh[i] = true
 	}
 	return fresh
