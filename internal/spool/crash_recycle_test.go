@@ -1,14 +1,12 @@
 package spool
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -73,22 +71,7 @@ func TestHelperProcessRecycling(t *testing.T) {
 			}
 		}
 	}()
-	n := start
-	deadline := time.Now().Add(20 * time.Second)
-	for i := 0; i < 1_000_000 && time.Now().Before(deadline); i++ {
-		size := 1 + i%17
-		batch := make([][]byte, size)
-		for j := range batch {
-			batch[j] = payload(n+uint64(j), 100+int(n%400))
-		}
-		if err := s.Append(context.Background(), batch); err != nil {
-			fmt.Fprintln(os.Stderr, "append:", err)
-			os.Exit(2)
-		}
-		fmt.Fprintf(os.Stdout, "ack %d %d\n", n, n+uint64(size))
-		n += uint64(size)
-	}
-	os.Exit(0)
+	appendAndAck(s, start)
 }
 
 // TestKillNineWhileRecycling kills, with SIGKILL at a random moment, a
@@ -104,69 +87,24 @@ func TestKillNineWhileRecycling(t *testing.T) {
 	var next, delivered uint64
 	acked := map[uint64]bool{}
 	sawSpare := false
-	for round := range 3 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessRecycling$")
-		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashReaderEnv+"=1",
-			crashStartEnv+"="+strconv.FormatUint(next, 10))
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan string)
-		go func() {
-			defer close(lines)
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-		}()
-		take := func(line string) {
-			var from, to, d uint64
-			switch {
-			case strings.HasPrefix(line, "ack "):
-				if _, err := fmt.Sscanf(line, "ack %d %d", &from, &to); err != nil {
-					t.Fatalf("child said %q", line)
-				}
-				for n := from; n < to; n++ {
-					acked[n] = true
-				}
-			case strings.HasPrefix(line, "deliver "):
-				if _, err := fmt.Sscanf(line, "deliver %d", &d); err != nil {
-					t.Fatalf("child said %q", line)
-				}
-				delivered = max(delivered, d)
-			case line == "spare":
-				sawSpare = true
-			default:
+	take := func(line string) {
+		var d uint64
+		switch {
+		case takeAck(line, acked):
+		case line == "spare":
+			sawSpare = true
+		case strings.HasPrefix(line, "deliver "):
+			if _, err := fmt.Sscanf(line, "deliver %d", &d); err != nil {
 				t.Fatalf("child said %q", line)
 			}
+			delivered = max(delivered, d)
+		default:
+			t.Fatalf("child said %q", line)
 		}
-		kill := time.After(time.Duration(150+rand.IntN(300)) * time.Millisecond)
-		hardStop := time.After(15 * time.Second)
-		for killed := false; !killed; {
-			select {
-			case line, ok := <-lines:
-				if !ok {
-					t.Fatalf("round %d: child ended before the kill", round)
-				}
-				take(line)
-			case <-kill:
-				killed = true
-			case <-hardStop:
-				killed = true
-			}
-		}
-		if err := cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		for line := range lines { // printed before the kill landed
-			take(line)
-		}
-		_ = cmd.Wait()
+	}
+	for round := range 3 {
+		killChild(t, "TestHelperProcessRecycling", []string{crashDirEnv + "=" + dir, crashReaderEnv + "=1",
+			crashStartEnv + "=" + strconv.FormatUint(next, 10)}, time.Duration(150+rand.IntN(300))*time.Millisecond, take)
 
 		s, _ := openSpool(t, dir, recycleCrashOptions)
 		r, err := s.Reader("out")

@@ -35,6 +35,13 @@ func TestHelperProcess(t *testing.T) {
 		fmt.Fprintln(os.Stderr, "open:", err)
 		os.Exit(2)
 	}
+	appendAndAck(s, start)
+}
+
+// appendAndAck appends numbered records from start in batches of 1 to 17,
+// printing "ack FROM TO" after each Append that returned nil, for at most
+// 20 s or a million batches, then exits.
+func appendAndAck(s *Spool, start uint64) {
 	n := start
 	deadline := time.Now().Add(20 * time.Second)
 	for i := 0; i < 1_000_000 && time.Now().Before(deadline); i++ {
@@ -64,63 +71,17 @@ func TestKillNineKeepsAcknowledged(t *testing.T) {
 	next := uint64(0)
 	acked := map[uint64]bool{}
 	for round := range 3 {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
-		cmd.Env = append(os.Environ(), crashDirEnv+"="+dir, crashStartEnv+"="+strconv.FormatUint(next, 10))
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		lines := make(chan string)
-		go func() {
-			defer close(lines)
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-		}()
-		kill := time.After(time.Duration(30+rand.IntN(200)) * time.Millisecond)
-		hardStop := time.After(15 * time.Second)
-		killed := false
-		for !killed {
-			select {
-			case line, ok := <-lines:
-				if !ok {
-					t.Fatalf("round %d: child ended before the kill", round)
-				}
-				var from, to uint64
-				if _, err := fmt.Sscanf(line, "ack %d %d", &from, &to); err != nil {
+		killChild(t, "TestHelperProcess", []string{crashDirEnv + "=" + dir, crashStartEnv + "=" + strconv.FormatUint(next, 10)},
+			time.Duration(30+rand.IntN(200))*time.Millisecond, func(line string) {
+				if !takeAck(line, acked) {
 					t.Fatalf("child said %q", line)
 				}
-				for n := from; n < to; n++ {
-					acked[n] = true
-				}
-			case <-kill:
-				killed = true
-			case <-hardStop:
-				killed = true
-			}
-		}
-		if err := cmd.Process.Kill(); err != nil {
-			t.Fatal(err)
-		}
-		for line := range lines { // acks printed before the kill landed
-			var from, to uint64
-			if _, err := fmt.Sscanf(line, "ack %d %d", &from, &to); err == nil {
-				for n := from; n < to; n++ {
-					acked[n] = true
-				}
-			}
-		}
-		_ = cmd.Wait()
+			})
 
 		s, _ := openSpool(t, dir, func(o *Options) { o.SegmentBytes = 64 << 10 })
 		present := map[uint64]int{}
 		last := int64(-1)
-		err = s.Scan(func(b []byte) error {
+		err := s.Scan(func(b []byte) error {
 			n := number(t, b)
 			if int64(n) <= last {
 				return fmt.Errorf("record %d after %d: out of order or repeated", n, last)
@@ -148,4 +109,65 @@ func TestKillNineKeepsAcknowledged(t *testing.T) {
 	if len(acked) == 0 {
 		t.Fatal("the child acknowledged nothing; the test proved nothing")
 	}
+}
+
+// killChild runs the test named test of this binary as a child with env
+// added, hands each line it prints to take, kills it with SIGKILL after
+// killAfter (or 15 s at most), then hands over the lines it printed before
+// the kill landed and reaps it.
+func killChild(t *testing.T, test string, env []string, killAfter time.Duration, take func(line string)) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	kill := time.After(killAfter)
+	hardStop := time.After(15 * time.Second)
+	for killed := false; !killed; {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				t.Fatal("child ended before the kill")
+			}
+			take(line)
+		case <-kill:
+			killed = true
+		case <-hardStop:
+			killed = true
+		}
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	for line := range lines {
+		take(line)
+	}
+	_ = cmd.Wait()
+}
+
+// takeAck records the numbers of an "ack FROM TO" line in acked; false
+// when line is not one.
+func takeAck(line string, acked map[uint64]bool) bool {
+	var from, to uint64
+	if _, err := fmt.Sscanf(line, "ack %d %d", &from, &to); err != nil {
+		return false
+	}
+	for n := from; n < to; n++ {
+		acked[n] = true
+	}
+	return true
 }
