@@ -151,30 +151,30 @@ func AppendTime(dst []byte, t time.Time) []byte {
 		return t.AppendFormat(dst, TimeLayout)
 	}
 	hour, minute, sec := t.Clock()
-	dst = appendDigits(dst, year, 4)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, int(month), 2)
-	dst = append(dst, '-')
-	dst = appendDigits(dst, day, 2)
-	dst = append(dst, 'T')
-	dst = appendDigits(dst, hour, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, minute, 2)
-	dst = append(dst, ':')
-	dst = appendDigits(dst, sec, 2)
-	dst = append(dst, '.')
-	dst = appendDigits(dst, t.Nanosecond(), 9)
-	return append(dst, 'Z')
+	var b [30]byte // 2006-01-02T15:04:05.000000000Z, written in place
+	putDigits(b[0:4], year)
+	b[4] = '-'
+	putDigits(b[5:7], int(month))
+	b[7] = '-'
+	putDigits(b[8:10], day)
+	b[10] = 'T'
+	putDigits(b[11:13], hour)
+	b[13] = ':'
+	putDigits(b[14:16], minute)
+	b[16] = ':'
+	putDigits(b[17:19], sec)
+	b[19] = '.'
+	putDigits(b[20:29], t.Nanosecond())
+	b[29] = 'Z'
+	return append(dst, b[:]...)
 }
 
-// appendDigits appends v (non-negative) zero-padded to width digits.
-func appendDigits(dst []byte, v, width int) []byte {
-	var buf [9]byte
-	for i := width - 1; i >= 0; i-- {
-		buf[i] = byte('0' + v%10)
+// putDigits writes v (non-negative) into b as len(b) zero-padded digits.
+func putDigits(b []byte, v int) {
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = byte('0' + v%10)
 		v /= 10
 	}
-	return append(dst, buf[:width]...)
 }
 
 func appendInt(dst []byte, v int) []byte {
