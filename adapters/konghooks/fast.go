@@ -43,7 +43,7 @@ func parseFast(trimmed []byte, meta auditrelay.Meta) (out auditrelay.Parsed, ok 
 		}
 		e.Raw = id
 	}
-	return auditrelay.Parsed{Events: []auditrelay.Event{e}}, true
+	return auditrelay.Parsed{Events: append(meta.EventBuffer(1), e)}, true
 }
 
 // fast holds one parseFast call's state.

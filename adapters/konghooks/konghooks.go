@@ -115,5 +115,5 @@ func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, e
 	if meta.IncludeRaw {
 		e.Raw = compact.Bytes()
 	}
-	return auditrelay.Parsed{Events: []auditrelay.Event{e}}, nil
+	return auditrelay.Parsed{Events: append(meta.EventBuffer(1), e)}, nil
 }

@@ -170,7 +170,7 @@ func (f *fast) message() bool {
 		return false
 	}
 	if f.out.Events == nil {
-		f.out.Events = make([]auditrelay.Event, 0, 1)
+		f.out.Events = f.meta.EventBuffer(1)
 	}
 	f.out.Events = append(f.out.Events, e)
 	return true
