@@ -18,7 +18,7 @@ import (
 func allocate(w *Window, n, slots int) {
 	keyBytes := n * int(unsafe.Sizeof(key{}))
 	expBytes := n * 8
-	size := keyBytes + expBytes + slots*4
+	size := keyBytes + expBytes + slots*int(unsafe.Sizeof(slot(0)))
 	b, err := syscall.Mmap(-1, 0, size, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_ANON|syscall.MAP_PRIVATE)
 	if err != nil {
 		allocateHeap(w, n, slots)
@@ -27,6 +27,6 @@ func allocate(w *Window, n, slots int) {
 	base := unsafe.Pointer(unsafe.SliceData(b))
 	w.keys = unsafe.Slice((*key)(base), n)
 	w.expiry = unsafe.Slice((*int64)(unsafe.Add(base, keyBytes)), n)
-	w.slots = unsafe.Slice((*uint32)(unsafe.Add(base, keyBytes+expBytes)), slots)
+	w.slots = unsafe.Slice((*slot)(unsafe.Add(base, keyBytes+expBytes)), slots)
 	runtime.AddCleanup(w, func(b []byte) { _ = syscall.Munmap(b) }, b)
 }
