@@ -24,7 +24,7 @@ type pattern struct {
 	re       *regexp.Regexp // nil when grok matches this pattern itself
 	bt       *backtracker   // runs re faster; nil when it cannot
 	captures []capture      // in grok's key order (by capture name)
-	literals [][]byte       // text every line the pattern matches contains
+	literals [][]byte       // text every line an unanchored pattern matches contains
 	grok     string         // the expression as handed to grok
 	never    bool           // grok could never report a match (see compilePattern)
 }
@@ -94,8 +94,12 @@ func compilePattern(g *grok.Grok, expr string) (pattern, bool) {
 		}
 	}
 	if tree, err := syntax.Parse(rewritten, syntax.Perl); err == nil {
-		p.literals = requiredLiterals(tree, nil)
 		p.bt = newBacktracker(tree)
+		if p.bt == nil || !p.bt.anchor {
+			// An anchored search fails at the first byte no path can
+			// read, mostly well before a search for the literals ends.
+			p.literals = requiredLiterals(tree, nil)
+		}
 	}
 	return p, true
 }

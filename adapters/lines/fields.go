@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/auditrelay/auditrelay"
 )
@@ -121,7 +122,32 @@ func verbOf(v string) string {
 
 // resultOf understands the words logs use for an outcome; "" otherwise.
 func resultOf(v string) string {
-	switch strings.ToLower(v) {
+	var buf [16]byte
+	if w, ok := appendLowerASCII(buf[:0], v); ok {
+		return resultWord(w)
+	}
+	return resultWord([]byte(strings.ToLower(v)))
+}
+
+// appendLowerASCII appends strings.ToLower(v) to buf when v is ASCII;
+// with buf on the stack, a word like "Accepted" then costs no allocation.
+func appendLowerASCII(buf []byte, v string) ([]byte, bool) {
+	for i := range len(v) {
+		c := v[i]
+		if c >= utf8.RuneSelf {
+			return nil, false
+		}
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf = append(buf, c)
+	}
+	return buf, true
+}
+
+// resultWord maps a lower-case outcome word.
+func resultWord(w []byte) string {
+	switch string(w) {
 	case "success", "succeeded", "successful", "ok", "accepted", "allowed", "granted", "pass", "passed", "true":
 		return auditrelay.ResultSuccess
 	case "failure", "failed", "fail", "denied", "rejected", "refused", "invalid", "error", "false":
@@ -204,13 +230,27 @@ func (a *Adapter) withYear(t, receivedAt time.Time, v string) (time.Time, error)
 	return y.UTC(), nil
 }
 
+// isInteger says whether s is what strconv.ParseInt reads in base 10
+// (barring overflow): an optional sign and digits.
+func isInteger(s string) bool {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	for i := range len(s) {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // epoch reads 9–11 digits as seconds, 12–14 as milliseconds, either with
 // an optional fraction of seconds.
 func epoch(v string) (time.Time, bool) {
-	if v == "" || (v[0] < '0' || v[0] > '9') && v[0] != '+' && v[0] != '-' {
-		return time.Time{}, false // not a number; skips building strconv.NumError
-	}
 	whole, frac, _ := strings.Cut(v, ".")
+	if !isInteger(whole) {
+		return time.Time{}, false // skips building strconv.NumError
+	}
 	n, err := strconv.ParseInt(whole, 10, 64)
 	if err != nil || n < 0 {
 		return time.Time{}, false

@@ -185,7 +185,11 @@ func New(c Config) (*Adapter, error) {
 // Parsed.Rejected; Parse itself never fails.
 func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, error) {
 	var out auditrelay.Parsed
+	// One copy of the body holds the text of every event's fields: a copy
+	// per line would cost an allocation per event.
+	text := string(body)
 	for n := 1; len(body) > 0; n++ {
+		start := len(text) - len(body)
 		line := body
 		if i := bytes.IndexByte(body, '\n'); i >= 0 {
 			line, body = body[:i], body[i+1:]
@@ -196,7 +200,7 @@ func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, e
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		e, err := a.event(line, meta)
+		e, err := a.event(line, text[start:start+len(line)], meta)
 		if err != nil {
 			out.Rejected = append(out.Rejected, auditrelay.Rejection{Line: n, Entry: bytes.Clone(line), Reason: err.Error()})
 			continue
@@ -209,9 +213,10 @@ func (a *Adapter) Parse(body []byte, meta auditrelay.Meta) (auditrelay.Parsed, e
 	return out, nil
 }
 
-func (a *Adapter) event(line []byte, meta auditrelay.Meta) (auditrelay.Event, error) {
+// event reads one line; text is the line as a string, for the fields.
+func (a *Adapter) event(line []byte, text string, meta auditrelay.Meta) (auditrelay.Event, error) {
 	var buf [len(fields)]fieldValue
-	caps, ok := a.match(line, buf[:0])
+	caps, ok := a.match(line, text, buf[:0])
 	if !ok {
 		return auditrelay.Event{}, fmt.Errorf("no pattern matches (tried %d)", len(a.patterns))
 	}
@@ -256,21 +261,21 @@ func (a *Adapter) event(line []byte, meta auditrelay.Meta) (auditrelay.Event, er
 	e.ReceivedAt = meta.ReceivedAt
 	e.Source = auditrelay.Source{Kind: Kind, Input: meta.Input, DeliveryID: meta.DeliveryID}
 	if meta.IncludeRaw {
-		e.Raw, _ = json.Marshal(string(line))
+		e.Raw, _ = json.Marshal(text)
 	}
 	return e, nil
 }
 
-// match appends the fields set by the first pattern that matches line,
-// in grok's order; false when none does.
-func (a *Adapter) match(line []byte, dst []fieldValue) ([]fieldValue, bool) {
+// match appends the fields set by the first pattern that matches line
+// (text is the same as a string), in grok's order; false when none does.
+func (a *Adapter) match(line []byte, text string, dst []fieldValue) ([]fieldValue, bool) {
 	for i := range a.patterns {
 		p := &a.patterns[i]
 		switch {
 		case p.never:
 			continue
 		case p.re == nil:
-			if caps, ok := a.grokMatch(p.grok, string(line)); ok {
+			if caps, ok := a.grokMatch(p.grok, text); ok {
 				return append(dst, caps...), true
 			}
 			continue
@@ -283,7 +288,7 @@ func (a *Adapter) match(line []byte, dst []fieldValue) ([]fieldValue, bool) {
 			if s == nil {
 				continue
 			}
-			dst = p.values(dst, string(line), s.matchcap)
+			dst = p.values(dst, text, s.matchcap)
 			p.bt.release(s)
 			return dst, true
 		}
@@ -291,8 +296,7 @@ func (a *Adapter) match(line []byte, dst []fieldValue) ([]fieldValue, bool) {
 		if loc == nil {
 			continue
 		}
-		// one copy of the line for all its fields' text
-		return p.values(dst, string(line), loc), true
+		return p.values(dst, text, loc), true
 	}
 	return dst, false
 }
