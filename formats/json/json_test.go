@@ -3,7 +3,10 @@ package json
 import (
 	"bytes"
 	stdjson "encoding/json"
+	"math"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +50,31 @@ func TestEmptyEventOmitsEverythingButSeverity(t *testing.T) {
 	var e auditrelay.Event
 	if got := string(New().Append(nil, &e)); got != `{"severity":0}` {
 		t.Fatalf("got %s", got)
+	}
+}
+
+// TestOnlyLastMembers: an object whose only member is its last (or an
+// array, or a number) opens without a comma, and the next object follows
+// with one.
+func TestOnlyLastMembers(t *testing.T) {
+	for _, tc := range []struct {
+		e    auditrelay.Event
+		want string
+	}{{
+		auditrelay.Event{Source: auditrelay.Source{DeliveryID: "d"}, Actor: auditrelay.Actor{Type: "user"},
+			Action: auditrelay.Action{Verb: "read"}, Resource: auditrelay.Resource{Namespace: "n"},
+			Request: auditrelay.Request{Interface: "ui"}, Outcome: auditrelay.Outcome{Reason: "r"}, Severity: 10},
+		`{"source":{"delivery_id":"d"},"actor":{"type":"user"},"action":{"verb":"read"},"resource":{"namespace":"n"},` +
+			`"request":{"interface":"ui"},"outcome":{"reason":"r"},"severity":10}`,
+	}, {
+		auditrelay.Event{ReceivedAt: time.Date(2025, 1, 2, 3, 4, 5, 6, time.UTC), Actor: auditrelay.Actor{Roles: []string{"a", "b"}},
+			Action: auditrelay.Action{All: []string{"x"}}, Outcome: auditrelay.Outcome{StatusCode: 42}, Severity: -3},
+		`{"received_at":"2025-01-02T03:04:05.000000006Z","actor":{"roles":["a","b"]},"action":{"all":["x"]},` +
+			`"outcome":{"status_code":42},"severity":-3}`,
+	}} {
+		if got := string(New().Append(nil, &tc.e)); got != tc.want {
+			t.Errorf("got  %s\nwant %s", got, tc.want)
+		}
 	}
 }
 
@@ -181,6 +209,85 @@ func TestPlain8(t *testing.T) {
 			if got := plain8(string(b)); got != want {
 				t.Fatalf("plain8(%q) = %v, want %v", b, got, want)
 			}
+		}
+	}
+}
+
+// plainByte is the byte-by-byte rule copyPlain and plain8 implement.
+func plainByte(c byte) bool { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' }
+
+// TestCopyPlain checks the word-at-a-time copy against the byte rule for
+// every length up to 3 words, every position and every byte value, among
+// plain neighbours.
+func TestCopyPlain(t *testing.T) {
+	for n := range 25 {
+		b := []byte(strings.Repeat("abcdefgh", 4)[:n])
+		d := make([]byte, n)
+		if !copyPlain(d, string(b)) || !bytes.Equal(d, b) {
+			t.Fatalf("copyPlain(%q) = false or copied %q", b, d)
+		}
+		for pos := range n {
+			for c := range 256 {
+				s := slices.Clone(b)
+				s[pos] = byte(c)
+				clear(d)
+				got := copyPlain(d, string(s))
+				if got != plainByte(byte(c)) {
+					t.Fatalf("copyPlain(%q) = %v, want %v", s, got, !got)
+				}
+				if got && !bytes.Equal(d, s) {
+					t.Fatalf("copyPlain(%q) copied %q", s, d)
+				}
+			}
+		}
+	}
+}
+
+// TestAppendStringFastPathAgrees: the word-at-a-time path writes what the
+// byte-by-byte escaper writes, after a non-empty prefix too.
+func TestAppendStringFastPathAgrees(t *testing.T) {
+	for _, s := range []string{"", "a", "abc", "abcd", "abcdefg", "abcdefgh", "abcdefghi",
+		"fed:system:serviceaccount:openfaas:cron-connector", "a\"b", "tab\there, long enough", "ünï", "x\u2028y",
+		"0123456789abcdef\\", "\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f"} {
+		for _, prefix := range []string{"", `{"k":`} {
+			got := string(AppendString([]byte(prefix), s))
+			want := string(appendEscaped([]byte(prefix), s))
+			if got != want {
+				t.Errorf("AppendString(%q, %q) = %s, escaper writes %s", prefix, s, got, want)
+			}
+		}
+	}
+}
+
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"plain", "q\"b\\", "nl\nrt\r", "\x00\x1f", "bad\xffutf8", "ls\u2028ps\u2029", "ünïcødé ✓", "abcdefghijklmnopq"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := AppendString([]byte("x"), s)
+		if want := appendEscaped([]byte("x"), s); !bytes.Equal(got, want) {
+			t.Fatalf("AppendString(%q) = %s, escaper writes %s", s, got, want)
+		}
+		for _, room := range []int{0, 7*len(s) + 2} { // AppendBytes reading its own dst, with and without room
+			buf := append(make([]byte, 0, len(s)+room), s...)
+			if b := AppendBytes(buf, buf); string(b[len(s):]) != string(got[1:]) {
+				t.Fatalf("AppendBytes(%q) after itself = %s, AppendString writes %s", s, b[len(s):], got[1:])
+			}
+		}
+		var back string
+		if err := stdjson.Unmarshal(got[1:], &back); err != nil {
+			t.Fatalf("decode %s: %v", got, err)
+		}
+		if want := perByteReplacement(s); back != want {
+			t.Fatalf("AppendString(%q) decodes to %q, want %q", s, back, want)
+		}
+	})
+}
+
+func TestAppendInt(t *testing.T) {
+	for _, v := range []int{0, 1, 9, 10, 99, 100, 200, 404, 999, 1000, 12345, -1, -10, -100, -999, math.MaxInt, math.MinInt} {
+		if got, want := string(appendInt([]byte("x"), v)), "x"+strconv.Itoa(v); got != want {
+			t.Errorf("appendInt(%d) = %s, want %s", v, got, want)
 		}
 	}
 }

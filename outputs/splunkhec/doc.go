@@ -25,7 +25,10 @@
 // or the CEF line as a JSON string (format = "cef"). A batch is split into
 // as many requests as needed to keep each body within batch_max_bytes
 // (uncompressed; default 1MB, Splunk Cloud's limit); an event larger than
-// that travels alone.
+// that travels alone. With gzip = true each request body is one gzip
+// stream at level 1 (BestSpeed): on realistic batches (BenchmarkGzipLevel)
+// no other klauspost/compress level is both as fast and as small; levels
+// 3 and 5 shrink it 3 and 17 % for 1.3 and 1.9 times the CPU.
 //
 // # Answers
 //

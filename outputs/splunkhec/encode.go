@@ -1,6 +1,7 @@
 package splunkhec
 
 import (
+	"slices"
 	"strconv"
 
 	"github.com/auditrelay/auditrelay"
@@ -54,13 +55,14 @@ func (enc *Encoder) Append(dst []byte, e *auditrelay.Event) []byte {
 		dst = enc.format.Append(dst, e)
 		return append(dst, '}')
 	}
-	// Encode the line after the object's current end, then move it into
-	// place as a JSON string.
+	// Encode the line at the object's current end, escape it after itself
+	// and move the escaped copy into its place: no allocation per event.
 	start := len(dst)
 	dst = enc.format.Append(dst, e)
-	line := string(dst[start:])
-	dst = jsonformat.AppendString(dst[:start], line)
-	return append(dst, '}')
+	end := len(dst)
+	dst = jsonformat.AppendBytes(dst, dst[start:end])
+	n := copy(dst[start:], dst[end:])
+	return append(dst[:start+n], '}')
 }
 
 // Encode appends every event to dst and returns the buffer and, for each
@@ -77,6 +79,20 @@ func (enc *Encoder) Encode(dst []byte, events []auditrelay.Event) ([]byte, []int
 // AppendEpoch appends ms milliseconds since the epoch as seconds with three
 // decimals (1735689600.123).
 func AppendEpoch(dst []byte, ms int64) []byte {
+	if ms >= 1e12 && ms < 1e13 { // 2001-09-09 to 2286-11-20: ten digits
+		sec, frac := ms/1000, ms%1000
+		n := len(dst)
+		dst = slices.Grow(dst, 14)[:n+14]
+		b := dst[n:]
+		for i := 8; i >= 0; i -= 2 {
+			b[i], b[i+1] = pairs[sec%100*2], pairs[sec%100*2+1]
+			sec /= 100
+		}
+		b[10] = '.'
+		b[11] = byte('0' + frac/100)
+		b[12], b[13] = pairs[frac%100*2], pairs[frac%100*2+1]
+		return dst
+	}
 	if ms < 0 {
 		dst = append(dst, '-')
 		ms = -ms
@@ -85,6 +101,9 @@ func AppendEpoch(dst []byte, ms int64) []byte {
 	frac := ms % 1000
 	return append(dst, '.', byte('0'+frac/100), byte('0'+frac/10%10), byte('0'+frac%10))
 }
+
+// pairs holds the two digits of 00 to 99 in order.
+const pairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
 // Split groups events into requests whose bodies stay within limit bytes:
 // ends are the objects' end offsets (from Encode), and the result holds the

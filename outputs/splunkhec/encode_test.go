@@ -134,6 +134,39 @@ func TestAppendEpoch(t *testing.T) {
 	}
 }
 
+// TestAppendEpochFastRange: the ten-digit fast path writes what the
+// general one does, at its edges and across it.
+func TestAppendEpochFastRange(t *testing.T) {
+	ms := []int64{999_999_999_999, 1_000_000_000_000, 1_000_000_000_001, 9_999_999_999_999, 10_000_000_000_000, 1735689600000, 1735689600999}
+	for i := range int64(1000) {
+		ms = append(ms, 1_000_000_000_000+i*8_999_999_999_989/1000+i%1000)
+	}
+	for _, m := range ms {
+		want := fmt.Sprintf("%d.%03d", m/1000, m%1000)
+		if got := string(splunkhec.AppendEpoch([]byte("x"), m)); got != "x"+want {
+			t.Fatalf("AppendEpoch(%d) = %s, want x%s", m, got, want)
+		}
+	}
+}
+
+// TestEncodeAllocatesNothing: with room in dst, encoding an event (a JSON
+// object or a CEF line escaped into a JSON string) allocates nothing.
+func TestEncodeAllocatesNothing(t *testing.T) {
+	e := event(3)
+	for name, enc := range map[string]*splunkhec.Encoder{
+		"json": splunkhec.NewEncoder(splunkhec.Envelope{Host: "h"}, jsonformat.New(), false),
+		"cef":  splunkhec.NewEncoder(splunkhec.Envelope{Host: "h"}, lineFormat{}, true),
+	} {
+		buf := make([]byte, 0, 64<<10)
+		if n := testing.AllocsPerRun(100, func() { buf = enc.Append(buf[:0], &e) }); n != 0 {
+			t.Errorf("%s: %v allocations per event", name, n)
+		}
+		if want := string(enc.Append(nil, &e)); string(buf) != want {
+			t.Errorf("%s: with room in dst\n got %s\nwant %s", name, buf, want)
+		}
+	}
+}
+
 func TestSplit(t *testing.T) {
 	ends := []int{10, 20, 30, 40, 100, 110}
 	for _, tc := range []struct {
@@ -197,7 +230,7 @@ func FuzzEncodeCEF(f *testing.F) {
 
 func BenchmarkEncodeJSON(b *testing.B) {
 	enc := splunkhec.NewEncoder(splunkhec.Envelope{Host: "relay-1", Sourcetype: "auditrelay:json", Index: "audit"}, jsonformat.New(), false)
-	evs := events(1000)
+	evs := loadEvents(1000)
 	var buf []byte
 	b.ReportAllocs()
 	n := 0

@@ -2,6 +2,7 @@ package splunkhec
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -109,7 +110,7 @@ type Output struct {
 	interval time.Duration
 	log      *slog.Logger
 
-	mu sync.Mutex // serialises Write; guards gz, body and ends
+	mu sync.Mutex // serialises Write; guards gz, body, ends, ratio and perEvent
 	gz *gzip.Writer
 	// body and ends are Write's encoding buffers, reused from one Write to
 	// the next when gzip is on (the request carries a compressed copy, so
@@ -119,6 +120,9 @@ type Output struct {
 	// ratio is the last request's compressed size per 1024 bytes of body,
 	// used to size the next compressed body in one allocation.
 	ratio int
+	// perEvent is the last Write's encoded bytes per event, used to size
+	// the next uncompressed body in one allocation.
+	perEvent int
 }
 
 // New builds the output; it reads tls.ca_file.
@@ -215,12 +219,16 @@ func (o *Output) Write(ctx context.Context, events []auditrelay.Event) error {
 func (o *Output) encode(events []auditrelay.Event) ([]byte, []int) {
 	body, ends := o.body[:0], o.ends[:0]
 	if o.gz == nil {
-		body, ends = make([]byte, 0, 512*len(events)), make([]int, 0, len(events))
+		// Size the body from the last Write's bytes per event, one huge
+		// event's batch not making every later one reserve as much.
+		size := cmp.Or(o.perEvent, 512) * len(events)
+		body, ends = make([]byte, 0, min(size+size/8, maxKeptBody)), make([]int, 0, len(events))
 	}
 	for i := range events {
 		body = o.enc.Append(body, &events[i])
 		ends = append(ends, len(body))
 	}
+	o.perEvent = len(body)/len(events) + 1
 	if o.gz != nil && cap(body) <= maxKeptBody {
 		o.body, o.ends = body, ends
 	}
