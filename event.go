@@ -118,15 +118,23 @@ const (
 // body is a JSON event as json.Compact leaves it, or a text entry without its
 // line ending, so the id is stable across redelivery.
 func ContentID(kind string, body []byte) string {
+	var out [ContentIDLen]byte
+	return string(AppendContentID(out[:0], kind, body))
+}
+
+// ContentIDLen is the length of a ContentID.
+const ContentIDLen = len("sha256:") + 32
+
+// AppendContentID appends ContentID(kind, body) to dst, for an adapter
+// that keeps the id in a buffer of its own.
+func AppendContentID(dst []byte, kind string, body []byte) []byte {
 	h := sha256.New()
 	h.Write([]byte(kind))
 	h.Write([]byte{'\n'})
 	h.Write(body)
 	var sum [sha256.Size]byte
-	var out [7 + 32]byte
-	copy(out[:], "sha256:")
-	hex.Encode(out[7:], h.Sum(sum[:0])[:16])
-	return string(out[:])
+	dst = append(dst, "sha256:"...)
+	return hex.AppendEncode(dst, h.Sum(sum[:0])[:16])
 }
 
 // VerbOf maps an HTTP method to a verb: GET/HEAD→read, POST→create,

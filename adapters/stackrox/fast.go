@@ -88,27 +88,44 @@ func (f *fast) addRole(s span) {
 
 // fields is what parseFast reads of one audit message, as spans of text.
 type fields struct {
-	time, status, reason, method, interaction span
-	hasTime, hasUser, hasRequest              bool
-	username, friendly                        span
-	role                                      span
-	hasRole                                   bool
-	endpoint, reqMethod, sourceIP             span
-	hasPayload                                bool
-	typ, id, name, namespace                  span
-	hasHeaders                                bool
-	xff, remoteAddr, requestAddr, userAgent   span
+	time, reason                            span
+	status, method, interaction             enumVal
+	hasTime, hasUser, hasRequest            bool
+	username, friendly                      span
+	role                                    span
+	hasRole                                 bool
+	endpoint, reqMethod, sourceIP           span
+	hasPayload                              bool
+	typ, id, name, namespace                span
+	hasHeaders                              bool
+	xff, remoteAddr, requestAddr, userAgent span
 }
+
+// The member names each object of a message has fields for, in the
+// order of the indexes member returns.
+var (
+	envelopeKeys = [...]string{"audit", "alert", "networkpolicy", "data"}
+	auditKeys    = [...]string{"time", "status", "statusReason", "user", "request", "method", "interaction"}
+	userKeys     = [...]string{"username", "friendlyName", "roles", "role"}
+	roleKeys     = [...]string{"name"}
+	requestKeys  = [...]string{"endpoint", "method", "payload", "sourceHeaders", "sourceIp"}
+	payloadKeys  = [...]string{"@type", "id", "name", "namespace"}
+	headerKeys   = [...]string{"xForwardedFor", "remoteAddr", "requestAddr", "userAgent"}
+)
 
 // member returns the index in names of the member key it is at, -1 for
 // a key no field has, and false for a key the general path must match
 // (escaped, not ASCII, another case) or one already seen.
-func member(it *jsonscan.Iter, seen *uint32, names ...string) (int, bool) {
+func member(it *jsonscan.Iter, seen *uint32, names []string) (int, bool) {
 	key, decode := it.Key()
 	if decode {
 		return 0, false
 	}
+	sameLen := false
 	for i, n := range names {
+		if len(key) != len(n) {
+			continue
+		}
 		if string(key) == n {
 			if *seen&(1<<i) != 0 {
 				return 0, false
@@ -116,16 +133,19 @@ func member(it *jsonscan.Iter, seen *uint32, names ...string) (int, bool) {
 			*seen |= 1 << i
 			return i, true
 		}
+		sameLen = true
 	}
 	for _, c := range key {
 		if c >= 0x80 {
 			return 0, false
 		}
 	}
-	for _, n := range names {
-		// An ASCII key folds to a name only at the name's length.
-		if len(key) == len(n) && strings.EqualFold(string(key), n) {
-			return 0, false
+	if sameLen {
+		for _, n := range names {
+			// An ASCII key folds to a name only at the name's length.
+			if len(key) == len(n) && strings.EqualFold(string(key), n) {
+				return 0, false
+			}
 		}
 	}
 	return -1, true
@@ -141,7 +161,7 @@ func (f *fast) message() bool {
 	var audit []byte
 	var m fields
 	for it := r.Object(); it.Next(); {
-		switch i, ok := member(&it, &seen, "audit", "alert", "networkpolicy", "data"); {
+		switch i, ok := member(&it, &seen, envelopeKeys[:]); {
 		case !ok || i > 0:
 			return false
 		case i < 0:
@@ -165,21 +185,13 @@ func (f *fast) message() bool {
 	if audit == nil || r.Err() != nil {
 		return false
 	}
-	e, ok := f.normalize(&m, audit)
-	if !ok {
-		return false
-	}
-	if f.out.Events == nil {
-		f.out.Events = f.meta.EventBuffer(1)
-	}
-	f.out.Events = append(f.out.Events, e)
-	return true
+	return f.normalize(&m, audit)
 }
 
 // str reads a string into text; null leaves dst as it is.
 func (f *fast) str(dst *span) bool {
 	r := &f.r
-	switch r.Peek() {
+	switch f.peek('"') {
 	case jsonscan.String:
 		raw, decode := r.String()
 		if !decode {
@@ -198,24 +210,62 @@ func (f *fast) str(dst *span) bool {
 	return false
 }
 
+// enumVal is an enum's value: one of its names, or text when it is
+// none of them.
+type enumVal struct {
+	name string
+	s    span
+}
+
+// text returns the value, its name or the string s locates in text.
+func (v enumVal) text(text string) string {
+	if v.name != "" {
+		return v.name
+	}
+	return text[v.s.off:v.s.end]
+}
+
+// peek is r.Peek, without skipping whitespace or checking for an error
+// when the byte c (a value's first, '"' or '{') is right there: the
+// value a field most often has.
+func (f *fast) peek(c byte) jsonscan.Kind {
+	if p := f.r.Pos(); p < len(f.body) && f.body[p] == c {
+		return jsonscan.KindOf(c)
+	}
+	return f.r.Peek()
+}
+
 // enum reads a protobuf enum by name or number (see enum); null is "".
-func (f *fast) enum(dst *span, names []string) bool {
+// A known name or number takes the name's own string rather than a copy.
+func (f *fast) enum(dst *enumVal, names []string) bool {
 	r := &f.r
 	if r.Peek() != jsonscan.Number {
-		return f.str(dst)
+		if !f.str(&dst.s) {
+			return false
+		}
+		dst.name = ""
+		if b := f.bytes(dst.s); len(b) > 0 {
+			for _, n := range names {
+				if string(b) == n {
+					dst.name, dst.s = n, span{}
+					break
+				}
+			}
+		}
+		return true
 	}
 	lit := r.Number()
 	n, err := strconv.Atoi(string(lit))
 	if err != nil {
 		return false
 	}
-	off := len(f.decoded)
 	if n >= 0 && n < len(names) {
-		f.decoded = append(f.decoded, names[n]...)
-	} else {
-		f.decoded = append(f.decoded, lit...)
+		*dst = enumVal{name: names[n]}
+		return true
 	}
-	*dst = span{off: off, end: len(f.decoded), decoded: true}
+	off := len(f.decoded)
+	f.decoded = append(f.decoded, lit...)
+	*dst = enumVal{s: span{off: off, end: len(f.decoded), decoded: true}}
 	return true
 }
 
@@ -224,7 +274,7 @@ func (f *fast) enum(dst *span, names []string) bool {
 // another type.
 func (f *fast) object() (it jsonscan.Iter, isObject, ok bool) {
 	r := &f.r
-	switch r.Peek() {
+	switch f.peek('{') {
 	case jsonscan.Object:
 		return r.Object(), true, true
 	case jsonscan.Null:
@@ -238,7 +288,7 @@ func (f *fast) audit(m *fields) bool {
 	r := &f.r
 	var seen uint32
 	for it := r.Object(); it.Next(); {
-		i, ok := member(&it, &seen, "time", "status", "statusReason", "user", "request", "method", "interaction")
+		i, ok := member(&it, &seen, auditKeys[:])
 		if !ok {
 			return false
 		}
@@ -283,7 +333,7 @@ func (f *fast) user(m *fields) bool {
 	m.hasUser = true
 	var seen uint32
 	for it.Next() {
-		i, ok := member(&it, &seen, "username", "friendlyName", "roles", "role")
+		i, ok := member(&it, &seen, userKeys[:])
 		if !ok {
 			return false
 		}
@@ -335,7 +385,7 @@ func (f *fast) role(name *span, has *bool) bool {
 	*has = true
 	var seen uint32
 	for it.Next() {
-		i, ok := member(&it, &seen, "name")
+		i, ok := member(&it, &seen, roleKeys[:])
 		if !ok {
 			return false
 		}
@@ -356,7 +406,7 @@ func (f *fast) request(m *fields) bool {
 	m.hasRequest = true
 	var seen uint32
 	for it.Next() {
-		i, ok := member(&it, &seen, "endpoint", "method", "payload", "sourceHeaders", "sourceIp")
+		i, ok := member(&it, &seen, requestKeys[:])
 		if !ok {
 			return false
 		}
@@ -391,15 +441,18 @@ func (f *fast) payload(m *fields) bool {
 	m.hasPayload = true
 	var seen uint32
 	for it.Next() {
-		i, ok := member(&it, &seen, "@type", "id", "name", "namespace")
+		i, ok := member(&it, &seen, payloadKeys[:])
 		if !ok {
 			return false
 		}
-		if i < 0 || f.r.Peek() != jsonscan.String {
+		switch {
+		case f.r.Peek() != jsonscan.String:
 			f.r.Skip()
-			continue
+		case i < 0:
+			f.r.String()
+		default:
+			f.str([...]*span{&m.typ, &m.id, &m.name, &m.namespace}[i])
 		}
-		f.str([...]*span{&m.typ, &m.id, &m.name, &m.namespace}[i])
 	}
 	return true
 }
@@ -412,7 +465,7 @@ func (f *fast) headers(m *fields) bool {
 	m.hasHeaders = true
 	var seen uint32
 	for it.Next() {
-		i, ok := member(&it, &seen, "xForwardedFor", "remoteAddr", "requestAddr", "userAgent")
+		i, ok := member(&it, &seen, headerKeys[:])
 		if !ok {
 			return false
 		}
@@ -455,23 +508,30 @@ func (f *fast) forwarded(m *fields) bool {
 	return true
 }
 
-// normalize maps the message as normalize does, with every string a part
-// of one string holding the message's text, and the roles in one slice.
-func (f *fast) normalize(fs *fields, compact []byte) (auditrelay.Event, bool) {
-	text := f.gather(fs)
+// normalize maps the message as normalize does, with every string (the
+// id too) a part of one string holding the message's text, and the roles
+// in one slice, straight into the next element of f.out.Events. It reports
+// false, adding nothing, for a time that does not read.
+func (f *fast) normalize(fs *fields, compact []byte) bool {
+	text := f.gather(fs, compact)
 	at := func(s span) string { return text[s.off:s.end] }
-	v := fieldsOf{
-		status:      requestStatus(at(fs.status)),
-		reason:      at(fs.reason),
-		method:      accessMethod(at(fs.method)),
-		interaction: interaction(at(fs.interaction)),
-	}
+	var ts time.Time
 	if fs.hasTime {
-		ts, err := time.Parse(time.RFC3339Nano, at(fs.time))
-		if err != nil {
-			return auditrelay.Event{}, false
+		var ok bool
+		if ts, ok = parseUTC(at(fs.time)); !ok {
+			t, err := time.Parse(time.RFC3339Nano, at(fs.time))
+			if err != nil {
+				return false
+			}
+			ts = t.UTC()
 		}
-		v.time = ts.UTC()
+	}
+	v := fieldsOf{
+		time:        ts,
+		status:      requestStatus(fs.status.text(text)),
+		reason:      at(fs.reason),
+		method:      accessMethod(fs.method.text(text)),
+		interaction: interaction(fs.interaction.text(text)),
 	}
 	if fs.hasUser {
 		v.username, v.friendly, v.role = at(fs.username), at(fs.friendly), at(fs.role)
@@ -490,27 +550,39 @@ func (f *fast) normalize(fs *fields, compact []byte) (auditrelay.Event, bool) {
 			v.xff, v.remoteAddr, v.requestAddr, v.userAgent = firstAddr(at(fs.xff)), at(fs.remoteAddr), at(fs.requestAddr), at(fs.userAgent)
 		}
 	}
-	e := v.event(compact)
+	if f.out.Events == nil {
+		f.out.Events = f.meta.EventBuffer(1)
+	}
+	f.out.Events = append(f.out.Events, auditrelay.Event{})
+	e := &f.out.Events[len(f.out.Events)-1]
+	v.fill(e, text[:auditrelay.ContentIDLen])
 	e.ReceivedAt = f.meta.ReceivedAt
 	e.Source = auditrelay.Source{Kind: Kind, Input: f.meta.Input, DeliveryID: f.meta.DeliveryID}
 	if f.meta.IncludeRaw {
 		e.Raw = bytes.Clone(compact)
 	}
-	return e, true
+	return true
 }
 
-// gather copies the strings of one message into one string, its text,
-// and points fs's and the roles' spans into it.
-func (f *fast) gather(fs *fields) string {
+// appendID appends auditrelay.ContentID(Kind, compact), without a string
+// of its own.
+func appendID(b *strings.Builder, compact []byte) {
+	var out [auditrelay.ContentIDLen]byte
+	b.Write(auditrelay.AppendContentID(out[:0], Kind, compact))
+}
+
+// gather copies the message's id and strings into one string, its text
+// (the id first), and points fs's and the roles' spans into it.
+func (f *fast) gather(fs *fields, compact []byte) string {
 	all := [...]*span{
-		&fs.time, &fs.status, &fs.reason, &fs.method, &fs.interaction,
+		&fs.time, &fs.status.s, &fs.reason, &fs.method.s, &fs.interaction.s,
 		&fs.username, &fs.friendly, &fs.role,
 		&fs.endpoint, &fs.reqMethod, &fs.sourceIP,
 		&fs.typ, &fs.id, &fs.name, &fs.namespace,
 		&fs.xff, &fs.remoteAddr, &fs.requestAddr, &fs.userAgent,
 	}
 	roles := f.roleSpans[:min(f.nRoles, len(f.roleSpans))]
-	n := 0
+	n := auditrelay.ContentIDLen
 	for _, s := range all {
 		n += s.end - s.off
 	}
@@ -522,21 +594,28 @@ func (f *fast) gather(fs *fields) string {
 	}
 	var b strings.Builder
 	b.Grow(n)
-	move := func(s *span) {
-		off := b.Len()
-		b.Write(f.bytes(*s))
-		*s = span{off: off, end: b.Len()}
-	}
+	appendID(&b, compact)
 	for _, s := range all {
-		move(s)
+		f.move(&b, s)
 	}
 	for i := range roles {
-		move(&roles[i])
+		f.move(&b, &roles[i])
 	}
 	for i := range f.moreRoles {
-		move(&f.moreRoles[i])
+		f.move(&b, &f.moreRoles[i])
 	}
 	return b.String()
+}
+
+// move writes the string s locates to b and points s at it there.
+func (f *fast) move(b *strings.Builder, s *span) {
+	if s.end == s.off {
+		*s = span{}
+		return
+	}
+	off := b.Len()
+	b.Write(f.bytes(*s))
+	*s = span{off: off, end: b.Len()}
 }
 
 // roleList returns the user's non-empty role names in text (after
@@ -569,4 +648,89 @@ func (f *fast) roleList(text string) []string {
 		}
 	}
 	return names
+}
+
+// parseUTC reads the time Central writes, "2006-01-02T15:04:05Z" with
+// one to nine digits of fraction or none, as time.Parse reads it with
+// time.RFC3339Nano; false for any other text, time.Parse's to read.
+func parseUTC(s string) (time.Time, bool) {
+	if len(s) < len("2006-01-02T15:04:05Z") || len(s) > len("2006-01-02T15:04:05.999999999Z") ||
+		s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
+		return time.Time{}, false
+	}
+	year, ok1 := digits(s[0:4])
+	month, ok2 := digits(s[5:7])
+	day, ok3 := digits(s[8:10])
+	hour, ok4 := digits(s[11:13])
+	minute, ok5 := digits(s[14:16])
+	sec, ok6 := digits(s[17:19])
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 ||
+		month < 1 || month > 12 || day < 1 || day > daysIn(time.Month(month), year) ||
+		hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	nsec := 0
+	if frac := s[19 : len(s)-1]; frac != "" {
+		n, ok := digits(frac[min(1, len(frac)):])
+		if frac[0] != '.' || len(frac) < 2 || !ok {
+			return time.Time{}, false
+		}
+		for range 10 - len(frac) {
+			n *= 10
+		}
+		nsec = n
+	}
+	secs := (daysSinceEpoch(year, month, day)*24+int64(hour))*3600 + int64(minute)*60 + int64(sec)
+	return time.Unix(secs, int64(nsec)).UTC(), true
+}
+
+// daysSinceEpoch counts the days from 1970-01-01 to a valid date of the
+// proleptic Gregorian calendar (Howard Hinnant's days_from_civil).
+func daysSinceEpoch(year, month, day int) int64 {
+	y := int64(year)
+	if month <= 2 {
+		y--
+	}
+	era := y
+	if era < 0 {
+		era -= 399
+	}
+	era /= 400
+	yoe := y - era*400
+	m := int64(month) + 9
+	if month > 2 {
+		m = int64(month) - 3
+	}
+	doy := (153*m+2)/5 + int64(day) - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}
+
+// digits reads a run of ASCII digits; false for an empty run or any
+// other byte.
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, s != ""
+}
+
+// daysIn is the number of days of month m (1 to 12) in year, in the
+// proleptic Gregorian calendar, as package time counts them.
+func daysIn(m time.Month, year int) int {
+	switch m {
+	case time.February:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case time.April, time.June, time.September, time.November:
+		return 30
+	}
+	return 31
 }

@@ -89,3 +89,49 @@ func BenchmarkParseGeneral(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// timeQuirks are times parseUTC must read as time.Parse does, or leave to it.
+var timeQuirks = []string{
+	"2025-03-04T09:12:44.123456789Z", "2025-03-04T09:12:44Z", "2025-03-04T09:12:44.5Z", "2025-03-04T09:12:44.Z",
+	"2025-03-04T09:12:44.1234567890Z", "2024-02-29T00:00:00Z", "2025-02-29T00:00:00Z", "2000-02-29T23:59:59Z",
+	"1900-02-29T00:00:00Z", "0000-02-29T00:00:00Z", "2025-04-31T00:00:00Z", "2025-12-31T24:00:00Z", "2025-13-01T00:00:00Z",
+	"2025-00-10T00:00:00Z", "2025-01-00T00:00:00Z", "2025-01-01T00:60:00Z", "2025-01-01T00:00:60Z", "2025-01-01t00:00:00Z",
+	"2025-01-01T00:00:00z", "2025-01-01T00:00:00+00:00", "2025-01-01T00:00:00.5+01:00", "+025-01-01T00:00:00Z",
+	"2025-01-01T00:00:00.-5Z", "2025-01-01T00:00:00,5Z", "2025-1-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z",
+}
+
+// FuzzParseUTC compares parseUTC with time.Parse wherever it takes a time.
+func FuzzParseUTC(f *testing.F) {
+	for _, q := range timeQuirks {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, s string) { compareTime(t, s) })
+}
+
+func compareTime(t *testing.T, s string) {
+	t.Helper()
+	got, ok := parseUTC(s)
+	if !ok {
+		return
+	}
+	want, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatalf("%q: parseUTC took a time time.Parse refuses: %v", s, err)
+	}
+	if want = want.UTC(); got != want {
+		t.Fatalf("%q: parseUTC read %v, time.Parse %v", s, got, want)
+	}
+}
+
+func TestParseUTC(t *testing.T) {
+	taken := 0
+	for _, q := range timeQuirks {
+		compareTime(t, q)
+		if _, ok := parseUTC(q); ok {
+			taken++
+		}
+	}
+	if taken < 6 {
+		t.Errorf("parseUTC took only %d of the times", taken)
+	}
+}

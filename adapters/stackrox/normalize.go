@@ -42,7 +42,9 @@ func normalize(m *message, compact []byte) auditrelay.Event {
 			v.xff, v.remoteAddr, v.requestAddr, v.userAgent = string(h.XForwardedFor), h.RemoteAddr, h.RequestAddr, h.UserAgent
 		}
 	}
-	return v.event(compact)
+	var e auditrelay.Event
+	v.fill(&e, auditrelay.ContentID(Kind, compact))
+	return e
 }
 
 // fieldsOf is one audit message flattened to the values normalize maps,
@@ -67,15 +69,14 @@ type fieldsOf struct {
 // named reports whether the message names its user (actorOf).
 func (v *fieldsOf) named() bool { return v.username != "" || v.friendly != "" }
 
-// event maps the message; compact is its json.Compact form.
-func (v *fieldsOf) event(compact []byte) auditrelay.Event {
-	e := auditrelay.Event{
-		ID:      auditrelay.ContentID(Kind, compact),
-		Time:    v.time,
-		Actor:   v.actor(),
-		Action:  auditrelay.Action{Name: string(v.interaction), Verb: verbOf(v.interaction)},
-		Outcome: outcomeOf(v.status, v.reason),
-	}
+// fill maps the message into e, which must be zero; id is its content
+// id (auditrelay.ContentID over its json.Compact form).
+func (v *fieldsOf) fill(e *auditrelay.Event, id string) {
+	e.ID = id
+	e.Time = v.time
+	v.actor(&e.Actor)
+	e.Action = auditrelay.Action{Name: string(v.interaction), Verb: verbOf(v.interaction)}
+	e.Outcome = outcomeOf(v.status, v.reason)
 	if v.hasRequest {
 		e.Request = auditrelay.Request{
 			Method:    v.reqMethod,
@@ -89,7 +90,6 @@ func (v *fieldsOf) event(compact []byte) auditrelay.Event {
 	}
 	e.Request.Interface = interfaceOf(v.method)
 	e.Score(v.status == "AUTH_FAILED")
-	return e
 }
 
 // verbOf maps the interaction. Central sets it from the HTTP method (POST
@@ -140,14 +140,15 @@ func outcomeOf(s requestStatus, reason string) auditrelay.Outcome {
 // "service:<ServiceType>:<id>".
 const servicePrefix = "service:"
 
-// actor is the message's user: anonymous when it names none, a service
-// for a service identity's username. Its roles are user.roles' names, else
-// the older single user.role's.
-func (v *fieldsOf) actor() auditrelay.Actor {
+// actor maps the message's user into a, which must be zero: anonymous
+// when it names none, a service for a service identity's username. Its
+// roles are user.roles' names, else the older single user.role's.
+func (v *fieldsOf) actor(a *auditrelay.Actor) {
 	if !v.named() {
-		return auditrelay.Actor{Type: auditrelay.ActorAnonymous}
+		a.Type = auditrelay.ActorAnonymous
+		return
 	}
-	a := auditrelay.Actor{Name: v.friendly, Username: v.username, Type: auditrelay.ActorUser, Roles: v.roles}
+	a.Name, a.Username, a.Type, a.Roles = v.friendly, v.username, auditrelay.ActorUser, v.roles
 	if id, ok := serviceID(v.username); ok {
 		a.ID = id
 		a.Type = auditrelay.ActorService
@@ -155,7 +156,6 @@ func (v *fieldsOf) actor() auditrelay.Actor {
 	if len(a.Roles) == 0 && v.role != "" {
 		a.Roles = []string{v.role}
 	}
-	return a
 }
 
 // serviceID returns the id of a "service:<TYPE>:<id>" username, TYPE being

@@ -205,8 +205,11 @@ func (r *Reader) Object() Iter { return r.open('{', '}') }
 func (r *Reader) Array() Iter { return r.open('[', ']') }
 
 func (r *Reader) open(c, close byte) Iter {
-	if r.Peek() == Invalid || r.data[r.pos] != c {
-		return Iter{}
+	// A syntax error leaves pos at the input's end: that takes Peek too.
+	if r.pos >= len(r.data) || r.data[r.pos] != c {
+		if r.Peek() == Invalid || r.data[r.pos] != c {
+			return Iter{}
+		}
 	}
 	r.depth++
 	if r.depth > maxDepth {
@@ -253,11 +256,8 @@ func (it *Iter) Next() bool {
 	if it.close == ']' {
 		return true
 	}
-	return it.readKey()
-}
-
-func (it *Iter) readKey() bool {
-	r := it.r
+	// The member's key and colon, read here rather than in a call of
+	// their own.
 	r.skipSpace()
 	if r.pos >= len(r.data) {
 		r.failEOF()
@@ -297,8 +297,11 @@ func (it *Iter) Index() int { return it.n }
 // (it holds escapes or invalid UTF-8); when not, the content is the
 // string. If the next value is not a string, nothing is read.
 func (r *Reader) String() (raw []byte, decode bool) {
-	if r.Peek() != String {
-		return nil, false
+	// A syntax error leaves pos at the input's end: that takes Peek too.
+	if r.pos >= len(r.data) || r.data[r.pos] != '"' {
+		if r.Peek() != String {
+			return nil, false
+		}
 	}
 	return r.readString()
 }
@@ -325,14 +328,14 @@ func (r *Reader) readString() (raw []byte, decode bool) {
 	esc := false
 	for {
 		for i+8 <= len(data) {
+			// hi takes the high bits of the bytes after the string's end
+			// too: at worst utf8.Valid then runs on an ASCII string.
 			x := binary.LittleEndian.Uint64(data[i:])
+			hi |= x & highs
 			if m := special(x); m != 0 {
-				j := bits.TrailingZeros64(m) / 8
-				hi |= x & (1<<(8*j) - 1) & highs
-				i += j
+				i += bits.TrailingZeros64(m) / 8
 				break
 			}
-			hi |= x & highs
 			i += 8
 		}
 		if i >= len(data) {

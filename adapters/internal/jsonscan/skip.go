@@ -18,6 +18,9 @@ const skipFastLevels = 64
 func (r *Reader) Skip() {
 	switch r.Peek() {
 	case Object, Array:
+	case String:
+		r.readString()
+		return
 	default:
 		r.skipChecked()
 		return
@@ -65,6 +68,10 @@ func (r *Reader) skipContainer() bool {
 			objects >>= 1
 			n--
 			i++
+		case '"':
+			if i = passString(data, i); i < 0 {
+				return false
+			}
 		default:
 			if i = r.passScalar(i); i < 0 {
 				return false
@@ -84,9 +91,17 @@ func (r *Reader) skipContainer() bool {
 			if c == ',' {
 				i++
 				if object {
-					if i = r.passKey(r.passSpace(i)); i < 0 {
+					// The next member's key and colon, as passKey reads them.
+					if i = r.passSpace(i); i >= len(data) || data[i] != '"' {
 						return false
 					}
+					if i = passString(data, i); i < 0 {
+						return false
+					}
+					if i = r.passSpace(i); i >= len(data) || data[i] != ':' {
+						return false
+					}
+					i++
 				}
 				break
 			}
