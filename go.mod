@@ -5,7 +5,6 @@ go 1.26
 require (
 	github.com/BurntSushi/toml v1.6.0
 	github.com/hashicorp/go-retryablehttp v0.7.8
-	github.com/hashicorp/golang-lru/v2 v2.0.7
 	github.com/klauspost/compress v1.20.3
 	github.com/vjeantet/grok v1.0.1
 )

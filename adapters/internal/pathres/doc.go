@@ -17,9 +17,12 @@
 // an id and any other as a name. Other named captures are ignored.
 //
 // Patterns compile once in New. Results, misses included, are kept in a
-// bounded LRU cache (github.com/hashicorp/golang-lru/v2, DefaultCacheSize
-// paths) keyed by the path without its query, so a busy path costs one
-// cache look-up. A Resolver is safe for concurrent use.
+// bounded cache (DefaultCacheSize paths) keyed by the path without its
+// query, so a busy path costs one cache look-up. The cache takes no lock
+// (concurrent requests of an input share one Resolver): it is two-way set
+// associative, so a new path evicts one of the two paths its set holds
+// rather than the least recently used one. A Resolver is safe for
+// concurrent use.
 //
 // OpenFaaS and Kong return the default configurations of the two adapters;
 // an input's path_patterns setting replaces their Patterns and keeps their

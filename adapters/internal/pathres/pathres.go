@@ -7,7 +7,6 @@ import (
 	"regexp"
 	"strings"
 
-	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vjeantet/grok"
 
 	"github.com/auditrelay/auditrelay"
@@ -45,7 +44,7 @@ type Resolver struct {
 	grok     *grok.Grok
 	patterns []string
 	types    map[string]string
-	cache    *lru.Cache[string, auditrelay.Resource]
+	cache    *cache
 }
 
 // captures finds the names a pattern captures: %{SYNTAX:name} or a regexp
@@ -74,11 +73,7 @@ func New(c Config) (*Resolver, error) {
 	if size <= 0 {
 		size = DefaultCacheSize
 	}
-	cache, err := lru.New[string, auditrelay.Resource](size)
-	if err != nil {
-		return nil, fmt.Errorf("path patterns: cache: %w", err)
-	}
-	return &Resolver{grok: g, patterns: append([]string(nil), c.Patterns...), types: c.Types, cache: cache}, nil
+	return &Resolver{grok: g, patterns: append([]string(nil), c.Patterns...), types: c.Types, cache: newCache(size)}, nil
 }
 
 // check compiles p (grok keeps the compiled form) and makes sure it
@@ -109,11 +104,11 @@ func check(g *grok.Grok, p string, defs map[string]string) error {
 // Results are cached by path.
 func (r *Resolver) Resolve(path string) auditrelay.Resource {
 	path, _, _ = strings.Cut(path, "?")
-	if res, ok := r.cache.Get(path); ok {
+	if res, ok := r.cache.get(path); ok {
 		return res
 	}
 	res := r.resolve(path)
-	r.cache.Add(path, res)
+	r.cache.add(path, res)
 	return res
 }
 
