@@ -37,7 +37,8 @@
 # Environment: TOTAL, RATE, LATENCY_SECONDS, BACKLOG, BATCH (100),
 # CONCURRENCY (4), DURATION (hard stop of one load run, default 120s),
 # TOOL_GOMAXPROCS (GOMAXPROCS of the load tool and sink, default 1; empty:
-# Go's default), KEEP=1 keeps the temp dir, OTELCOL=path of a collector
+# Go's default), RELAY_GOMAXPROCS (GOMAXPROCS of the relay; empty: Go's
+# default), KEEP=1 keeps the temp dir, OTELCOL=path of a collector
 # binary, PEER_FSYNC=false runs the Collector's file_storage without fsync
 # (its default; the relay's spool always syncs before it answers).
 # Every child is killed on exit; every wait is bounded.
@@ -54,6 +55,7 @@ BATCH="${BATCH:-100}"
 CONCURRENCY="${CONCURRENCY:-4}"
 DURATION="${DURATION:-120s}"
 TOOL_GOMAXPROCS="${TOOL_GOMAXPROCS-1}"
+RELAY_GOMAXPROCS="${RELAY_GOMAXPROCS-}"
 PEER_FSYNC="${PEER_FSYNC:-true}"
 SECRET="bench-hmac-secret"
 TOKEN="bench-hec-token"
@@ -151,7 +153,7 @@ sourcetype = "auditrelay:json"
 wait_min = "100ms"
 wait_max = "500ms"
 EOF
-	"$tmp/auditrelay" run -c "$tmp/$name.toml" 2>"$tmp/$name.relay.log" &
+	GOMAXPROCS="$RELAY_GOMAXPROCS" "$tmp/auditrelay" run -c "$tmp/$name.toml" 2>"$tmp/$name.relay.log" &
 	relay_pid=$!
 	pids+=("$relay_pid")
 	relay_addr="$(wait_for "$tmp/$name.relay.log" 'addr=127\.0\.0\.1:[0-9]+' 15 | cut -d= -f2)"
