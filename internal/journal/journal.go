@@ -142,21 +142,19 @@ func (j *Journal) AppendFor(ctx context.Context, output string, events []auditre
 // Rebuild refills the dedup window after a restart from the id log and
 // from the events still in the spool (which covers an append whose ids did
 // not reach the log before a crash), so a batch resent after a restart is
-// still caught within dedup_window. restored counts ids found in either
-// (an id in both counts twice).
+// still caught within dedup_window. restored is the number of distinct ids
+// the window then holds (an id found in both is one).
 func (j *Journal) Rebuild(now time.Time) (restored int, err error) {
 	if j.ids != nil {
 		err := j.ids.Each(func(id string, receivedAt time.Time) {
-			if j.window.Restore(id, receivedAt, now) {
-				restored++
-			}
+			j.window.Restore(id, receivedAt, now)
 		})
 		if err != nil {
-			return restored, err
+			return j.window.Len(), err
 		}
 	}
-	n, err := j.window.Rebuild(j.spool.Scan, eventKey, now)
-	return restored + n, err
+	_, err = j.window.Rebuild(j.spool.Scan, eventKey, now)
+	return j.window.Len(), err
 }
 
 // eventKey reads a record's event id and received_at for dedup.
